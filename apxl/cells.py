@@ -1,0 +1,416 @@
+"""Turning raw cell values into typed columns, reporting what does not parse (CE002, CE003, CE007).
+
+Every column is parsed in bulk: real dates and numbers go straight through, and only the cells that
+hold text are looked at one by one, so a column of 100,000 dates with one "TBC" in it costs no more
+than a clean one. Text such as "n/a" is never turned into a blank: it reaches the checks as text.
+The enumerations are normalised here (case and spacing ignored) and checked by pandera (apxl.checks).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .reading import CellError
+from .schema import FieldSpec
+
+_NA_TEXT = {"n/a", "na", "n.a.", "n.a", "not applicable", "not needed", "not required"}
+_TICKS = {"y", "yes", "✓", "✔", "☑", "✅", "x", "true", "done", "tick", "ticked", "complete", "completed", "√"}
+_YES = {"y", "yes", "true"}
+_NO = {"n", "no", "false"}
+_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %B %Y", "%d %b %Y",
+                 "%d-%b-%Y", "%d-%b-%y", "%d %B %y", "%d %b %y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+_HOURS_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:h|hr|hrs|hour|hours)?\s*(?:per\s*week|/\s*w(?:ee)?k|a\s*week|pw|p/w)?\s*$", re.I)
+_HM_TEXT = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*(am|pm)?\s*$", re.I)
+_H_AMPM = re.compile(r"^\s*(\d{1,2})\s*(am|pm)\s*$", re.I)
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?\d+(?:\.\d+)?\s*$")
+_NCYEAR_TEXT = re.compile(r"^\s*(?:(?:nc\s*)?(?:year|yr|y)\s*)?(\d{1,2})\s*$", re.I)
+
+
+@dataclass
+class Issue:
+    """A cell-level problem found while parsing: row position, rule code, message parameters."""
+
+    index: int
+    rule: str
+    params: dict[str, str]
+
+
+@dataclass
+class Parsed:
+    values: Any                        # numpy/pandas array of typed values (NaT/NaN/None where unusable)
+    blank: np.ndarray                  # the cell is empty
+    failed: np.ndarray                 # the cell holds something unusable (already reported)
+    issues: list[Issue] = field(default_factory=list)
+    marks: dict[str, np.ndarray] = field(default_factory=dict)   # checklist: "na", "ticked"
+
+
+def shown(value: Any) -> str:
+    """What a cell shows, as text (dates as ISO), for findings' `value` and messages."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        minutes = int(round(value.total_seconds() / 60))
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
+    return str(value)
+
+
+def quoted(value: Any) -> str:
+    text = shown(value)
+    if isinstance(value, str):
+        return f'"{text.strip()}"' if text.strip() else "only spaces"
+    return text
+
+
+def blank_mask(values: np.ndarray) -> np.ndarray:
+    """Empty cells: '' or None, or text of spaces only."""
+    mask = (values == "") | pd.isna(values)
+    strs = _str_positions(values, ~mask)
+    if strs.size:
+        stripped = np.array([not v.strip() for v in values[strs]], dtype=bool)
+        mask[strs[stripped]] = True
+    return mask
+
+
+def _str_positions(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    idx = np.flatnonzero(among)
+    if idx.size == 0:
+        return idx
+    sub = values[idx]
+    kind = pd.api.types.infer_dtype(sub, skipna=False)
+    if kind == "string":
+        return idx
+    if kind in ("date", "datetime", "floating", "integer", "mixed-integer-float", "boolean", "time", "timedelta"):
+        return idx[:0]
+    is_str = np.fromiter((isinstance(v, str) for v in sub), dtype=bool, count=sub.size)
+    return idx[is_str]
+
+
+def _error_cells(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.fromiter((isinstance(v, CellError) for v in values[idx]), dtype=bool, count=idx.size)
+
+
+def parse(values: np.ndarray, spec: FieldSpec) -> Parsed:
+    """Parse one column of raw cell values according to its field's type."""
+    values = np.asarray(values, dtype=object)
+    blank = blank_mask(values)
+    parser = _PARSERS.get(spec.type, _parse_text)
+    return parser(values, blank, spec)
+
+
+def _fail(out: Parsed, i: int, spec: FieldSpec, raw: Any, fix: str, rule: str = "CE002") -> None:
+    out.failed[i] = True
+    if isinstance(raw, CellError):
+        fix = "Fix the formula or type the value."
+        what = f"the Excel error {raw}"
+    else:
+        what = quoted(raw)
+    out.issues.append(Issue(i, rule, {"expected": spec.expected, "shown": what, "fix": fix}))
+
+
+def _readable(out: Parsed, i: int, raw: Any, read_as: str, fix: str) -> None:
+    out.issues.append(Issue(i, "CE003", {"shown": quoted(raw), "read_as": read_as, "fix": fix}))
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+def _text_dates(texts: pd.Series) -> pd.Series:
+    """Day-first text dates, as England writes them (03/09/2026 is 3 September 2026)."""
+    result = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[us]")
+    todo = texts.str.strip()
+    for fmt in _DATE_FORMATS:
+        pending = result.isna()
+        if not pending.any():
+            break
+        parsed = pd.to_datetime(todo[pending], format=fmt, errors="coerce")
+        result[pending] = parsed
+    return result
+
+
+def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, checklist: bool = False) -> Parsed:
+    n = values.size
+    out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
+    result = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    filled = np.flatnonzero(~blank)
+    if filled.size:
+        sub = values[filled]
+        kind = pd.api.types.infer_dtype(sub, skipna=False)
+        if kind in ("date", "datetime"):
+            result[filled] = pd.to_datetime(sub).to_numpy(dtype="datetime64[us]")
+        else:
+            is_date = np.fromiter((isinstance(v, (dt.date, pd.Timestamp)) for v in sub), dtype=bool, count=sub.size)
+            if is_date.any():
+                result[filled[is_date]] = pd.to_datetime(sub[is_date]).to_numpy(dtype="datetime64[us]")
+            others = filled[~is_date]
+            if others.size:
+                _date_others(values, others, result, out, spec, checklist)
+    out.values = result.astype("datetime64[us]")
+    if checklist:
+        out.marks.setdefault("na", np.zeros(n, dtype=bool))
+        out.marks.setdefault("ticked", np.zeros(n, dtype=bool))
+    return out
+
+
+def _date_others(values, others, result, out: Parsed, spec: FieldSpec, checklist: bool) -> None:
+    texts_at = [i for i in others if isinstance(values[i], str) and not isinstance(values[i], CellError)]
+    if checklist:
+        na = out.marks.setdefault("na", np.zeros(values.size, dtype=bool))
+        ticked = out.marks.setdefault("ticked", np.zeros(values.size, dtype=bool))
+    parsed = _text_dates(pd.Series([values[i] for i in texts_at], index=texts_at, dtype=object)) if texts_at else None
+    for i in others:
+        raw = values[i]
+        if isinstance(raw, str) and not isinstance(raw, CellError):
+            key = " ".join(raw.strip().lower().split())
+            if checklist and key in _NA_TEXT:
+                na[i] = True
+                continue
+            if checklist and key in _TICKS:
+                ticked[i] = True
+                out.issues.append(Issue(i, "CE007", {"shown": quoted(raw)}))
+                continue
+            when = parsed[i] if parsed is not None else pd.NaT
+            if when is not pd.NaT and when == when:
+                result[i] = np.datetime64(when.to_datetime64(), "us")
+                _readable(out, i, raw, f"{when.day} {when.strftime('%B %Y')}",
+                          "Re-enter it as a date (or format the column as Date) so Excel stores a real date.")
+                continue
+            _fail(out, i, spec, raw, "Enter a date, like 03/09/2026." + (" Write N/A if the item does not apply." if checklist else ""))
+        elif checklist and isinstance(raw, bool) and raw:
+            ticked[i] = True
+            out.issues.append(Issue(i, "CE007", {"shown": quoted(raw)}))
+        else:
+            fix = "Enter a date, like 03/09/2026."
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                fix = "It is a number, not a date: format the cell as a date or type the date again."
+            _fail(out, i, spec, raw, fix)
+
+
+def _parse_checkitem(values, blank, spec):
+    return _parse_date(values, blank, spec, checklist=True)
+
+
+# --- numbers and hours -----------------------------------------------------------------------
+
+def _numeric(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, hours: bool, integer: bool) -> Parsed:
+    n = values.size
+    out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
+    result = np.full(n, np.nan)
+    filled = np.flatnonzero(~blank)
+    if filled.size:
+        sub = values[filled]
+        kind = pd.api.types.infer_dtype(sub, skipna=False)
+        if kind in ("floating", "integer", "mixed-integer-float"):
+            result[filled] = sub.astype(float)
+        else:
+            for i in filled:
+                raw = values[i]
+                if isinstance(raw, bool) or isinstance(raw, CellError):
+                    _fail(out, i, spec, raw, "Enter a number.")
+                elif isinstance(raw, (int, float)):
+                    result[i] = float(raw)
+                elif hours and isinstance(raw, dt.timedelta):
+                    result[i] = raw.total_seconds() / 3600
+                elif hours and isinstance(raw, dt.time):
+                    result[i] = raw.hour + raw.minute / 60 + raw.second / 3600
+                elif isinstance(raw, str):
+                    number = _number_from_text(raw, hours)
+                    if number is None:
+                        _fail(out, i, spec, raw, "Enter a number of hours, like 12.5." if hours else "Enter a number.")
+                    else:
+                        result[i] = number
+                        _readable(out, i, raw, shown(number),
+                                  "Type the number alone (the column is hours a week) so Excel stores a number." if hours
+                                  else "Type the number alone so Excel stores a number.")
+                else:
+                    _fail(out, i, spec, raw, "Enter a number.")
+    if integer:
+        frac = filled[~np.isnan(result[filled]) & (result[filled] != np.round(result[filled]))]
+        for i in frac:
+            result[i] = np.nan
+            _fail(out, int(i), spec, values[i], "Enter a whole number.")
+    out.values = result
+    return out
+
+
+def _number_from_text(text: str, hours: bool) -> float | None:
+    if _NUMBER_TEXT.match(text):
+        return float(text)
+    if hours:
+        m = _HOURS_TEXT.match(text)
+        if m:
+            return float(m.group(1))
+        m = _HM_TEXT.match(text)
+        if m and not m.group(3):
+            return int(m.group(1)) + int(m.group(2)) / 60
+    return None
+
+
+def _parse_hours(values, blank, spec):
+    return _numeric(values, blank, spec, hours=True, integer=False)
+
+
+def _parse_number(values, blank, spec):
+    return _numeric(values, blank, spec, hours=False, integer=False)
+
+
+def _parse_integer(values, blank, spec):
+    return _numeric(values, blank, spec, hours=False, integer=True)
+
+
+# --- times of day ------------------------------------------------------------------------------
+
+def _parse_time(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    """Times as minutes after midnight."""
+    n = values.size
+    out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
+    result = np.full(n, np.nan)
+    for i in np.flatnonzero(~blank):
+        raw = values[i]
+        if isinstance(raw, dt.time):
+            result[i] = raw.hour * 60 + raw.minute + raw.second / 60
+        elif isinstance(raw, dt.timedelta) and raw.total_seconds() < 86400:
+            result[i] = raw.total_seconds() / 60
+        elif isinstance(raw, dt.datetime) and raw.date() in (dt.date(1899, 12, 30), dt.date(1899, 12, 31), dt.date(1900, 1, 1), dt.date(1904, 1, 1)):
+            result[i] = raw.hour * 60 + raw.minute + raw.second / 60
+        elif isinstance(raw, float) and not isinstance(raw, bool) and 0 <= raw < 1:
+            result[i] = round(raw * 1440, 4)
+        elif isinstance(raw, str) and not isinstance(raw, CellError):
+            minutes = _time_from_text(raw)
+            if minutes is None:
+                _fail(out, i, spec, raw, "Enter a time of day, like 09:15.")
+            else:
+                result[i] = minutes
+                _readable(out, i, raw, f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}",
+                          "Re-enter it as a time (like 09:15) so Excel stores a time.")
+        else:
+            _fail(out, i, spec, raw, "Enter a time of day, like 09:15.")
+    out.values = result
+    return out
+
+
+def _time_from_text(text: str) -> float | None:
+    m = _HM_TEXT.match(text)
+    hour = minute = None
+    if m:
+        hour, minute, ampm = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    else:
+        m = _H_AMPM.match(text)
+        if m:
+            hour, minute, ampm = int(m.group(1)), 0, m.group(2).lower()
+    if hour is None or minute is None or minute > 59:
+        return None
+    if ampm == "pm" and hour < 12:
+        hour += 12
+    if ampm == "am" and hour == 12:
+        hour = 0
+    if hour > 23:
+        return None
+    return hour * 60 + minute
+
+
+# --- text, codes, yes/no, year groups ----------------------------------------------------------
+
+def _as_text(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    return shown(raw)
+
+
+def _parse_text(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    n = values.size
+    out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
+    result = np.full(n, None, dtype=object)
+    filled = np.flatnonzero(~blank)
+    if filled.size:
+        sub = values[filled]
+        if pd.api.types.infer_dtype(sub, skipna=False) == "string":
+            result[filled] = [v.strip() for v in sub]
+            errs = filled[_error_cells(values, filled)]
+        else:
+            result[filled] = [_as_text(v) for v in sub]
+            errs = filled[_error_cells(values, filled)]
+        for i in errs:
+            result[i] = None
+            _fail(out, int(i), spec, values[i], "")
+    out.values = result
+    return out
+
+
+def _lookup(spec: FieldSpec) -> dict[str, str]:
+    table = {" ".join(a.lower().split()): a for a in spec.allowed}
+    for k, v in spec.synonyms.items():
+        table[" ".join(k.lower().split())] = v
+    return table
+
+
+def _parse_code(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    out = _parse_text(values, blank, spec)
+    table = _lookup(spec)
+    res = out.values
+    for i in np.flatnonzero(~blank & ~out.failed):
+        key = " ".join(str(res[i]).lower().split())
+        res[i] = table.get(key, res[i])
+    return out
+
+
+def _parse_yesno(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    out = _parse_text(values, blank, spec)
+    res = out.values
+    for i in np.flatnonzero(~blank & ~out.failed):
+        raw = values[i]
+        if isinstance(raw, bool):
+            res[i] = "Yes" if raw else "No"
+            continue
+        key = str(res[i]).strip().lower()
+        if key in _YES:
+            res[i] = "Yes"
+        elif key in _NO:
+            res[i] = "No"
+    return out
+
+
+def _parse_ncyear(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    out = _parse_text(values, blank, spec)
+    res = out.values
+    for i in np.flatnonzero(~blank & ~out.failed):
+        text = str(res[i]).strip()
+        if text.lower() in ("r", "rec", "reception", "year r", "yr r", "nc r"):
+            res[i] = "R"
+            continue
+        m = _NCYEAR_TEXT.match(text)
+        if m:
+            res[i] = str(int(m.group(1)))
+    return out
+
+
+_PARSERS = {
+    "date": _parse_date,
+    "checkitem": _parse_checkitem,
+    "hours": _parse_hours,
+    "number": _parse_number,
+    "integer": _parse_integer,
+    "time": _parse_time,
+    "text": _parse_text,
+    "code": _parse_code,
+    "yesno": _parse_yesno,
+    "ncyear": _parse_ncyear,
+}

@@ -1,0 +1,190 @@
+"""validate(): a workbook in, a report of findings out. The CLI and the Excel button both call this."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Mapping as MappingABC
+from typing import Any
+
+import numpy as np
+
+from .catalogue import finding
+from .cells import parse, quoted, shown
+from .checks import check_table
+from .errors import ApxlError
+from .findings import Finding, Report
+from .layout import Layout, locate
+from .mapping import Mapping, load_mapping, mapping_from_dict
+from .policy import Policy, load_policy
+from .reading import Workbook, from_memory, read_workbook
+from .schema import personal_fields, sheet_schemas
+
+
+class Context:
+    """Everything a rule may look at: the located tables, Setup values, as-at date and policy."""
+
+    def __init__(self, workbook: Workbook, layout: Layout, as_of: dt.date, policy: Policy) -> None:
+        self.workbook = workbook
+        self.layout = layout
+        self.tables = layout.tables
+        self.setup = layout.setup
+        self.as_of = as_of
+        self.policy = policy
+
+
+def validate(
+    source: str | os.PathLike[str] | MappingABC[str, Any] | Workbook,
+    *,
+    as_of: dt.date | str | None = None,
+    mapping: str | os.PathLike[str] | MappingABC[str, Any] | Mapping | None = None,
+    policy: str | os.PathLike[str] | MappingABC[str, Any] | None = None,
+    sheets: Iterable[str] | None = None,
+    redact: bool = False,
+) -> Report:
+    """Check one workbook and return its findings.
+
+    `source` is a path to .xlsx/.xlsm/.xls/.xlsb/.ods, or an in-memory workbook: a mapping of sheet
+    name to a grid of cell values (rows from A1) or to a pandas DataFrame. `as_of` defaults to the
+    Setup sheet's Return date, else today. `sheets` limits the check to some contract sheets.
+    Raises `apxl.ApxlError` (with a one-line reason) when the workbook cannot be checked at all.
+    """
+    workbook = _open(source)
+    the_mapping = _mapping(mapping)
+    the_policy = load_policy(policy)
+    only = set(sheets) if sheets is not None else None
+    if only is not None:
+        unknown = only - set(sheet_schemas())
+        if unknown:
+            raise ApxlError(f"unknown sheet {sorted(unknown)[0]!r}: choose from {', '.join(sheet_schemas())}")
+    layout = locate(workbook, the_mapping, only)
+    findings: list[Finding] = list(layout.findings)
+
+    setup_findings, return_date = _check_setup(layout)
+    findings.extend(setup_findings)
+    day = _as_of(as_of, return_date)
+
+    placements = layout.tables.get("Placements")
+    for table in layout.tables.values():
+        if table.derived_from and table.name == "Checklist" and placements is not None:
+            table.records = placements.records      # the same rows as the placements they sit on
+        findings.extend(check_table(table, day))
+
+    context = Context(workbook, layout, day, the_policy)
+    from .rules import run_rules
+
+    findings.extend(run_rules(context))
+    findings.sort(key=Finding.sort_key)
+    report = Report(
+        file=workbook.source,
+        as_of=day.isoformat(),
+        findings=findings,
+        template_version=workbook.template_version,
+        policy=the_policy.name,
+    )
+    report.personal = _personal_values(layout)  # type: ignore[attr-defined]
+    return report.redacted(report.personal) if redact else report  # type: ignore[attr-defined]
+
+
+def _open(source: Any) -> Workbook:
+    if isinstance(source, Workbook):
+        return source
+    if isinstance(source, MappingABC):
+        return from_memory(source)
+    if isinstance(source, (str, os.PathLike)):
+        return read_workbook(source)
+    raise ApxlError(f"cannot validate a {type(source).__name__}: give a file path or a mapping of sheet name to rows")
+
+
+def _mapping(mapping: Any) -> Mapping:
+    if mapping is None:
+        return Mapping()
+    if isinstance(mapping, Mapping):
+        return mapping
+    if isinstance(mapping, MappingABC):
+        return mapping_from_dict(dict(mapping))
+    return load_mapping(mapping)
+
+
+def _as_of(as_of: dt.date | str | None, return_date: dt.date | None) -> dt.date:
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    if isinstance(as_of, str):
+        return parse_day(as_of)
+    return return_date or dt.date.today()
+
+
+def parse_day(text: str) -> dt.date:
+    """A date given on the command line: ISO (2026-11-30) or day-first (30/11/2026)."""
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ApxlError(f"{text!r} is not a date: give it as YYYY-MM-DD, like 2026-11-30")
+
+
+_SETUP_PATTERNS = {
+    "School URN": (re.compile(r"^\d{6}$"), "6 digits"),
+    "LAESTAB": (re.compile(r"^\d{7}$"), "7 digits (3-digit LA code + 4-digit establishment number)"),
+    "Academic year": (re.compile(r"^20\d{2}/\d{2}$"), "an academic year like 2026/27"),
+}
+
+
+def _check_setup(layout: Layout) -> tuple[list[Finding], dt.date | None]:
+    """Setup values: required keys present, and each of its type (keys are matched in column A)."""
+    schema = sheet_schemas()["Setup"]
+    out: list[Finding] = []
+    return_date = None
+    if not layout.setup and not layout.setup_found:
+        return out, None
+    for spec in schema.fields:
+        item = layout.setup.get(spec.name)
+        where = dict(sheet=item.sheet, cell=item.cell, row=item.row) if item else {}
+        if item is None:
+            if spec.required:
+                out.append(finding("WB002", sheet="Setup", column=spec.name, header_row="(keys in column A)",
+                                   aliases=", ".join(spec.aliases[:6]) or "none"))
+            continue
+        parsed = parse(np.array([item.value], dtype=object), spec)
+        value = shown(item.value)
+        for issue in parsed.issues:
+            out.append(finding(issue.rule, column=spec.name, value=value, **where, **issue.params))
+        if parsed.blank[0]:
+            if spec.required:
+                out.append(finding("CE001", column=spec.name, value="", field_help=f"{spec.help} " if spec.help else "", **where))
+            continue
+        if parsed.failed[0]:
+            continue
+        if spec.name in _SETUP_PATTERNS:
+            pattern, words = _SETUP_PATTERNS[spec.name]
+            text = str(parsed.values[0])
+            if not pattern.match(text):
+                out.append(finding("CE002", column=spec.name, value=value, expected=words, shown=quoted(item.value),
+                                   fix=f"Enter {words}.", **where))
+        if spec.name == "Return date":
+            return_date = parsed.values[0].astype("datetime64[D]").item()
+    return out, return_date
+
+
+def _personal_values(layout: Layout) -> set[str]:
+    """Every pupil name, UPN and date of birth in the workbook, for --redact."""
+    values: set[str] = set()
+    for sheet, fields in personal_fields().items():
+        table = layout.tables.get(sheet)
+        if table is None:
+            continue
+        for fname in fields:
+            if fname not in table.raw:
+                continue
+            for v in table.raw[fname].tolist():
+                text = shown(v).strip()
+                if text:
+                    values.add(text)
+                    if isinstance(v, (dt.date, dt.datetime)):
+                        d = v if not isinstance(v, dt.datetime) else v.date()
+                        values.update({d.strftime("%d/%m/%Y"), f"{d.day} {d.strftime('%B %Y')}"})
+    return values

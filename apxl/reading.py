@@ -1,0 +1,221 @@
+"""Reading a workbook into grids of values, one per sheet, each value at its Excel position.
+
+A grid is a list of rows starting at A1, so grid[r][c] is the cell at row r+1, column c+1. Files are
+read through python-calamine (.xlsx, .xlsm, .xls, .xlsb, .ods); an in-memory workbook (sheet name ->
+grid, as the Excel button reads it through xlwings, or sheet name -> DataFrame) becomes the same
+structure, so both give the same findings. The input file is only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ApxlError, UnreadableWorkbook
+from .package import SheetPeek, read_package, scan_sheet
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class CellError(str):
+    """An Excel error value (#N/A, #REF! ...) found in a cell: text that is not data."""
+
+
+@dataclass
+class TableRange:
+    """An Excel Table (ListObject): its header row and data rows, 0-based and inclusive."""
+
+    name: str
+    header_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+
+
+@dataclass
+class SheetContent:
+    rows: list[list[Any]]
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)   # r0, c0, r1, c1 (0-based)
+    formula_gaps: list[tuple[int, int]] = field(default_factory=list)       # 0-based (row, col)
+
+
+@dataclass
+class SheetGrid:
+    """One sheet. Its content is read on first use, so sheets apxl does not need cost nothing."""
+
+    name: str
+    loader: Callable[[], SheetContent] | None = None
+    tables: list[TableRange] = field(default_factory=list)
+    visible: bool = True
+    _content: SheetContent | None = None
+
+    @property
+    def content(self) -> SheetContent:
+        if self._content is None:
+            self._content = self.loader() if self.loader else SheetContent(rows=[])
+        return self._content
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return self.content.rows
+
+    @property
+    def merged(self) -> list[tuple[int, int, int, int]]:
+        return self.content.merged
+
+    @property
+    def formula_gaps(self) -> list[tuple[int, int]]:
+        return self.content.formula_gaps
+
+
+@dataclass
+class Workbook:
+    """The sheets of one workbook as grids, and what the file says about itself."""
+
+    source: str
+    format: str                                   # xlsx, xlsm, xls, xlsb, ods or memory
+    sheets: dict[str, SheetGrid]
+    defined_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def template_version(self) -> str | None:
+        raw = self.defined_names.get("apxl_template_version")
+        return raw.strip('="') if raw else None
+
+
+def from_memory(data: Mapping[str, Any], source: str = "<workbook>") -> Workbook:
+    """An in-memory workbook: sheet name -> grid (list of rows from A1) or pandas DataFrame."""
+    sheets: dict[str, SheetGrid] = {}
+    for name, value in data.items():
+        if hasattr(value, "columns") and hasattr(value, "itertuples"):
+            rows = [list(value.columns)] + [list(r) for r in value.itertuples(index=False, name=None)]
+        else:
+            rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in (value or [])]
+        rows = [[("" if v is None else v) for v in r] for r in rows]
+        sheets[str(name)] = SheetGrid(name=str(name), _content=SheetContent(rows=rows))
+    return Workbook(source=source, format="memory", sheets=sheets)
+
+
+def _sniff(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except IsADirectoryError:
+        raise ApxlError(f"{path} is a folder, not a workbook: give the path of one file (or use apxl batch)") from None
+    except PermissionError:
+        raise ApxlError(f"{path} cannot be opened: permission denied. Check you can open it, or copy it somewhere you can") from None
+    if not head:
+        raise UnreadableWorkbook(path, "the file is empty (0 bytes)", "Ask for the workbook to be sent again")
+    if head.startswith(b"PK"):
+        return "zip"
+    if head == _OLE_MAGIC:
+        return "ole"
+    return "other"
+
+
+def _classify(path: str, exc: BaseException, kind: str) -> UnreadableWorkbook:
+    name = type(exc).__name__
+    text = str(exc)
+    if name == "PasswordError" or "password" in text.lower():
+        return UnreadableWorkbook(path, "it is password-protected (encrypted)",
+                                  "Save a copy without the password and check that copy")
+    if kind == "ole" and path.lower().endswith((".xlsx", ".xlsm")):
+        return UnreadableWorkbook(path, "it is encrypted or is an old-format file named as .xlsx",
+                                  "Remove the password or save it again from Excel as .xlsx")
+    if kind == "other":
+        return UnreadableWorkbook(path, "it is not a spreadsheet (perhaps a CSV or text file renamed)",
+                                  "Open it in Excel and save it as .xlsx")
+    if kind == "zip":
+        return UnreadableWorkbook(path, "it is damaged or is not an Excel workbook (the zip package is incomplete or corrupt)",
+                                  "Open it in Excel, repair it if asked, and save it again")
+    return UnreadableWorkbook(path, f"it is damaged or in a form apxl cannot read ({name})",
+                              "Open it in Excel and save it again as .xlsx")
+
+
+def read_workbook(path: str | os.PathLike[str]) -> Workbook:
+    """Open a spreadsheet file for reading; sheets are read when first used."""
+    import python_calamine as pc
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ApxlError(f"{path}: no such file. Check the path and try again")
+    kind = _sniff(path)
+    suffix = os.path.splitext(path)[1].lower()
+    fmt = {"zip": suffix.lstrip(".") if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") else "xlsx", "ole": "xls"}.get(kind, suffix.lstrip("."))
+    package = None
+    if kind == "zip" and fmt in ("xlsx", "xlsm"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                package = read_package(zf)
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+            package = None
+    # Ask calamine for Excel Tables only where the package has table parts (it panics on some others).
+    with_tables = package is not None and package.has_tables
+    try:
+        book = pc.CalamineWorkbook.from_path(path, load_tables=with_tables)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine raises its own errors, and a Rust panic is a BaseException
+        if not with_tables:
+            raise _classify(path, exc, kind) from None
+        try:
+            book = pc.CalamineWorkbook.from_path(path)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc2:  # noqa: BLE001
+            raise _classify(path, exc2, kind) from None
+        with_tables = False
+
+    sheet_parts = package.sheet_parts if package else {}
+
+    def loader_for(name: str) -> Callable[[], SheetContent]:
+        def load() -> SheetContent:
+            try:
+                sheet = book.get_sheet_by_name(name)
+                rows = sheet.to_python(skip_empty_area=False)
+                merged = sheet.merged_cell_ranges if fmt in ("xlsx", "xlsm", "xls") else None
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - calamine errors and panics
+                raise _classify(path, exc, kind) from None
+            content = SheetContent(rows=rows, merged=[(a[0], a[1], b[0], b[1]) for a, b in (merged or [])])
+            if name in sheet_parts:
+                peek = _peek_part(path, sheet_parts[name])
+                if peek is not None:
+                    content.formula_gaps = peek.formula_gaps
+                    for (r, c), text in peek.errors.items():
+                        if r < len(rows) and c < len(rows[r]):
+                            rows[r][c] = CellError(text)
+            return content
+        return load
+
+    sheets: dict[str, SheetGrid] = {}
+    try:
+        metadata = book.sheets_metadata
+    except BaseException as exc:  # noqa: BLE001
+        raise _classify(path, exc, kind) from None
+    for meta in metadata:
+        if "Chart" in str(meta.typ):
+            continue
+        sheets[meta.name] = SheetGrid(name=meta.name, loader=loader_for(meta.name), visible="Visible" in str(meta.visible))
+
+    try:
+        for tname in (book.table_names or ()) if with_tables else ():
+            t = book.get_table_by_name(tname)
+            if t.sheet in sheets:
+                sheets[t.sheet].tables.append(TableRange(tname, t.start[0] - 1, t.start[1], t.end[0], t.end[1]))
+    except BaseException:  # noqa: BLE001 - no tables, or a format without them
+        pass
+    return Workbook(source=path, format=fmt, sheets=sheets, defined_names=package.defined_names if package else {})
+
+
+def _peek_part(path: str, part: str) -> SheetPeek | None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return scan_sheet(zf.read(part))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return None

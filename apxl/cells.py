@@ -86,8 +86,10 @@ def blank_mask(values: np.ndarray) -> np.ndarray:
     mask = (values == "") | pd.isna(values)
     strs = _str_positions(values, ~mask)
     if strs.size:
-        stripped = np.array([not v.strip() for v in values[strs]], dtype=bool)
-        mask[strs[stripped]] = True
+        sub = values[strs]
+        spaces = {u for u in pd.unique(sub) if not u.strip()}
+        if spaces:
+            mask[strs[pd.Series(sub).isin(spaces).to_numpy()]] = True
     return mask
 
 
@@ -133,17 +135,20 @@ def _readable(out: Parsed, i: int, raw: Any, read_as: str, fix: str) -> None:
 
 # --- dates -------------------------------------------------------------------------------------
 
-def _text_dates(texts: pd.Series) -> pd.Series:
-    """Day-first text dates, as England writes them (03/09/2026 is 3 September 2026)."""
-    result = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[us]")
-    todo = texts.str.strip()
+def _text_dates(texts: list[str]) -> list[Any]:
+    """Day-first text dates, as England writes them (03/09/2026 is 3 September 2026); NaT if not a date."""
+    result = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
+    todo = np.array([t.strip() for t in texts], dtype=object)
+    pending = np.array([any(ch.isdigit() for ch in t) for t in todo], dtype=bool)
     for fmt in _DATE_FORMATS:
-        pending = result.isna()
         if not pending.any():
             break
-        parsed = pd.to_datetime(todo[pending], format=fmt, errors="coerce")
-        result[pending] = parsed
-    return result
+        idx = np.flatnonzero(pending)
+        parsed = pd.to_datetime(pd.Series(todo[idx], dtype=object), format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]")
+        ok = ~np.isnat(parsed)
+        result[idx[ok]] = parsed[ok]
+        pending[idx[ok]] = False
+    return [pd.Timestamp(v) if not np.isnat(v) else pd.NaT for v in result]
 
 
 def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, checklist: bool = False) -> Parsed:
@@ -171,37 +176,48 @@ def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, check
 
 
 def _date_others(values, others, result, out: Parsed, spec: FieldSpec, checklist: bool) -> None:
-    texts_at = [i for i in others if isinstance(values[i], str) and not isinstance(values[i], CellError)]
     if checklist:
         na = out.marks.setdefault("na", np.zeros(values.size, dtype=bool))
         ticked = out.marks.setdefault("ticked", np.zeros(values.size, dtype=bool))
-    parsed = _text_dates(pd.Series([values[i] for i in texts_at], index=texts_at, dtype=object)) if texts_at else None
+    texts: dict[str, list[int]] = {}
     for i in others:
         raw = values[i]
         if isinstance(raw, str) and not isinstance(raw, CellError):
-            key = " ".join(raw.strip().lower().split())
-            if checklist and key in _NA_TEXT:
-                na[i] = True
-                continue
-            if checklist and key in _TICKS:
-                ticked[i] = True
-                out.issues.append(Issue(i, "CE007", {"shown": quoted(raw)}))
-                continue
-            when = parsed[i] if parsed is not None else pd.NaT
-            if when is not pd.NaT and when == when:
-                result[i] = np.datetime64(when.to_datetime64(), "us")
-                _readable(out, i, raw, f"{when.day} {when.strftime('%B %Y')}",
-                          "Re-enter it as a date (or format the column as Date) so Excel stores a real date.")
-                continue
-            _fail(out, i, spec, raw, "Enter a date, like 03/09/2026." + (" Write N/A if the item does not apply." if checklist else ""))
+            texts.setdefault(raw, []).append(int(i))
         elif checklist and isinstance(raw, bool) and raw:
             ticked[i] = True
-            out.issues.append(Issue(i, "CE007", {"shown": quoted(raw)}))
+            out.issues.append(Issue(int(i), "CE007", {"shown": quoted(raw)}))
         else:
             fix = "Enter a date, like 03/09/2026."
             if isinstance(raw, (int, float)) and not isinstance(raw, bool):
                 fix = "It is a number, not a date: format the cell as a date or type the date again."
-            _fail(out, i, spec, raw, fix)
+            _fail(out, int(i), spec, raw, fix)
+    if not texts:
+        return
+    # each distinct text once: a column of 20,000 "N/A"s is one look-up
+    candidates = []
+    for raw, where in texts.items():
+        key = " ".join(raw.strip().lower().split())
+        if checklist and key in _NA_TEXT:
+            na[where] = True
+        elif checklist and key in _TICKS:
+            ticked[where] = True
+            out.issues.extend(Issue(i, "CE007", {"shown": quoted(raw)}) for i in where)
+        else:
+            candidates.append(raw)
+    if not candidates:
+        return
+    fix = "Enter a date, like 03/09/2026." + (" Write N/A if the item does not apply." if checklist else "")
+    for raw, when in zip(candidates, _text_dates(candidates)):
+        where = texts[raw]
+        if when is pd.NaT:
+            for i in where:
+                _fail(out, i, spec, raw, fix)
+            continue
+        result[where] = np.datetime64(when.to_datetime64(), "us")
+        for i in where:
+            _readable(out, i, raw, f"{when.day} {when.strftime('%B %Y')}",
+                      "Re-enter it as a date (or format the column as Date) so Excel stores a real date.")
 
 
 def _parse_checkitem(values, blank, spec):
@@ -283,7 +299,12 @@ def _parse_time(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parse
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, np.nan)
-    for i in np.flatnonzero(~blank):
+    filled = np.flatnonzero(~blank)
+    if filled.size and pd.api.types.infer_dtype(values[filled], skipna=False) == "time":
+        result[filled] = [t.hour * 60 + t.minute + t.second / 60 for t in values[filled]]
+        out.values = result
+        return out
+    for i in filled:
         raw = values[i]
         if isinstance(raw, dt.time):
             result[i] = raw.hour * 60 + raw.minute + raw.second / 60
@@ -362,44 +383,40 @@ def _lookup(spec: FieldSpec) -> dict[str, str]:
     return table
 
 
-def _parse_code(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
-    out = _parse_text(values, blank, spec)
-    table = _lookup(spec)
-    res = out.values
-    for i in np.flatnonzero(~blank & ~out.failed):
-        key = " ".join(str(res[i]).lower().split())
-        res[i] = table.get(key, res[i])
+def _map_distinct(out: Parsed, normalise) -> Parsed:
+    """Apply `normalise` to each distinct text once (code columns hold a handful of values)."""
+    ok = np.flatnonzero(~out.blank & ~out.failed)
+    if ok.size:
+        sub = pd.Series(out.values[ok], dtype=object)
+        mapping = {u: normalise(u) for u in sub.unique()}
+        out.values[ok] = sub.map(mapping).to_numpy(dtype=object)
     return out
+
+
+def _parse_code(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+    table = _lookup(spec)
+    return _map_distinct(_parse_text(values, blank, spec), lambda v: table.get(" ".join(str(v).lower().split()), v))
+
+
+def _yes_no(value: str) -> str:
+    key = str(value).strip().lower()
+    return "Yes" if key in _YES else "No" if key in _NO else value
 
 
 def _parse_yesno(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
-    out = _parse_text(values, blank, spec)
-    res = out.values
-    for i in np.flatnonzero(~blank & ~out.failed):
-        raw = values[i]
-        if isinstance(raw, bool):
-            res[i] = "Yes" if raw else "No"
-            continue
-        key = str(res[i]).strip().lower()
-        if key in _YES:
-            res[i] = "Yes"
-        elif key in _NO:
-            res[i] = "No"
-    return out
+    return _map_distinct(_parse_text(values, blank, spec), _yes_no)
+
+
+def _nc_year(text: str) -> str:
+    text = str(text).strip()
+    if text.lower() in ("r", "rec", "reception", "year r", "yr r", "nc r"):
+        return "R"
+    m = _NCYEAR_TEXT.match(text)
+    return str(int(m.group(1))) if m else text
 
 
 def _parse_ncyear(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
-    out = _parse_text(values, blank, spec)
-    res = out.values
-    for i in np.flatnonzero(~blank & ~out.failed):
-        text = str(res[i]).strip()
-        if text.lower() in ("r", "rec", "reception", "year r", "yr r", "nc r"):
-            res[i] = "R"
-            continue
-        m = _NCYEAR_TEXT.match(text)
-        if m:
-            res[i] = str(int(m.group(1)))
-    return out
+    return _map_distinct(_parse_text(values, blank, spec), _nc_year)
 
 
 _PARSERS = {

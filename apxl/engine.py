@@ -83,8 +83,8 @@ def validate(
         template_version=workbook.template_version,
         policy=the_policy.name,
     )
-    report.personal = _personal_values(layout)  # type: ignore[attr-defined]
-    return report.redacted(report.personal) if redact else report  # type: ignore[attr-defined]
+    report.personal_values = lambda: _personal_values(layout)
+    return report.redacted(_personal_values(layout)) if redact else report
 
 
 def _open(source: Any) -> Workbook:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -61,6 +62,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     template_version: str | None = None
     policy: str = "esa2008"
+    # pupil names, UPNs and dates of birth seen in the workbook, computed only when asked (--redact)
+    personal_values: Callable[[], set[str]] = field(default=lambda: set(), repr=False, compare=False)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .catalogue import finding
 from .findings import Finding
@@ -254,13 +255,17 @@ def _build_table(layout: Layout, schema: SheetSchema, grids: list[SheetGrid], ma
         columns, headers = _choose_columns(layout, schema, grid, hrow, matched, mapping)
         source = Source(sheet=grid.name, header_row=hrow, columns=columns, headers=headers)
         sources.append(source)
-        data_rows = _data_rows(rows, hrow + 1, last, lo, hi)
+        block_first = hrow + 1
+        block = _block(rows, block_first, min(last, len(rows) - 1) + 1)
+        data_rows = _data_rows(rows, block_first, last, lo, hi, block)
         src_parts.append(np.full(data_rows.size, len(sources) - 1, dtype=np.int32))
         row_parts.append(data_rows)
         for fname in value_parts:
             col = columns.get(fname)
             if col is None:
                 value_parts[fname].append(None)  # type: ignore[arg-type]
+            elif block is not None and col < block.shape[1]:
+                value_parts[fname].append(block[data_rows - block_first, col])
             else:
                 value_parts[fname].append(_column(rows, data_rows, col))
         _merged_and_formulas(layout, grid, hrow, last, lo, hi, columns)
@@ -318,10 +323,27 @@ def _choose_columns(layout: Layout, schema: SheetSchema, grid: SheetGrid, hrow: 
     return columns, headers
 
 
-def _data_rows(rows: list[list[Any]], first: int, last: int, lo: int, hi: int | None) -> np.ndarray:
+def _data_rows(rows: list[list[Any]], first: int, last: int, lo: int, hi: int | None,
+               block: np.ndarray | None) -> np.ndarray:
     """Rows below the header that hold anything (blank rows inside the data are skipped)."""
+    last = min(last, len(rows) - 1)
+    if last < first:
+        return np.zeros(0, dtype=np.int64)
+    if block is not None:
+        block = block[: last + 1 - first]
+        cells = block[:, lo:hi] if (lo or hi is not None) else block
+        filled = (cells != "") & ~pd.isna(cells)
+        keep = np.flatnonzero(filled.any(axis=1))
+        if keep.size:
+            # a row whose only content is a few cells of spaces is blank too (a row with more is data)
+            for k in np.flatnonzero(filled[keep].sum(axis=1) <= 3):
+                row = cells[keep[k]]
+                if all(v == "" or v is None or (isinstance(v, str) and not v.strip()) for v in row):
+                    keep[k] = -1
+            keep = keep[keep >= 0]
+        return keep + first
     keep = []
-    for r in range(first, min(last, len(rows) - 1) + 1):
+    for r in range(first, last + 1):
         row = rows[r]
         cells = row[lo:hi] if (lo or hi is not None) else row
         for v in cells:
@@ -329,6 +351,17 @@ def _data_rows(rows: list[list[Any]], first: int, last: int, lo: int, hi: int | 
                 keep.append(r)
                 break
     return np.asarray(keep, dtype=np.int64)
+
+
+def _block(rows: list[list[Any]], first: int, stop: int) -> np.ndarray | None:
+    """rows[first:stop] as a 2-D object array when the rows are of equal length (as calamine gives them)."""
+    part = rows[first:stop]
+    width = len(part[0]) if part else 0
+    if not width or any(len(r) != width for r in part):
+        return None
+    block = np.empty((len(part), width), dtype=object)
+    block[:] = part
+    return block
 
 
 def _column(rows: list[list[Any]], data_rows: np.ndarray, col: int) -> np.ndarray:

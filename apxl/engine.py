@@ -70,6 +70,7 @@ def validate(
         if table.derived_from and table.name == "Checklist" and placements is not None:
             table.records = placements.records      # the same rows as the placements they sit on
         findings.extend(check_table(table, day))
+    findings = _with_records(findings, layout)
 
     context = Context(workbook, layout, day, the_policy)
     from .rules import run_rules
@@ -85,6 +86,26 @@ def validate(
     )
     report.personal_values = lambda: _personal_values(layout)
     return report.redacted(_personal_values(layout)) if redact else report
+
+
+def _with_records(findings: list[Finding], layout: Layout) -> list[Finding]:
+    """Name the record on layout findings (WB004, WB005) that point into a row of data."""
+    from dataclasses import replace
+
+    if not any(f.rule in ("WB004", "WB005") and f.record is None and f.row for f in findings):
+        return findings
+    where: dict[tuple[str, int], str] = {}
+    for table in layout.tables.values():
+        if table.records is None or table.derived_from:
+            continue
+        for i in range(len(table)):
+            sheet, _, row = table.location(i)
+            if table.records[i] is not None:
+                where.setdefault((sheet, row), table.records[i])
+    if not where:
+        return findings
+    return [replace(f, record=where.get((f.sheet, f.row))) if f.record is None and f.rule in ("WB004", "WB005") and f.row
+            else f for f in findings]
 
 
 def _open(source: Any) -> Workbook:

@@ -581,19 +581,22 @@ def self_check(placements: list[Placement]) -> list[str]:
     for pid in sorted({t[0] for t in TIMETABLE}):
         p = BY_ID[pid]
         rows = [t for t in TIMETABLE if t[0] == pid]
-        hrs = lambda loc: sum((dt.datetime.combine(AS_AT, e) - dt.datetime.combine(AS_AT, s)).seconds  # noqa
-                              for _, _, l, s, e in rows if l == loc) / 3600
+
+        def hrs(loc: str, rows: list = rows) -> float:
+            return sum((dt.datetime.combine(AS_AT, e) - dt.datetime.combine(AS_AT, s)).seconds
+                       for _, _, where, s, e in rows if where == loc) / 3600
+
         if abs(hrs("AP") - p.ap_hours) > 0.5 or abs(hrs("School") - p.school_hours) > 0.5:
             bad(f"{pid} HR005 timetable {hrs('AP')}/{hrs('School')}")
         for day in ["Mon", "Tue", "Wed", "Thu", "Fri"]:
-            ses = sorted((s, e) for _, d, l, s, e in rows if d == day and l != "None")
+            ses = sorted((s, e) for _, d, where, s, e in rows if d == day and where != "None")
             if not any(s < T(12) for s, _ in ses) or not any(e > T(13) for _, e in ses):
                 bad(f"{pid} PL008 {day}")
-            for (s1, e1), (s2, e2) in zip(ses, ses[1:]):
+            for (_, e1), (s2, _) in zip(ses, ses[1:], strict=False):
                 if s2 < e1:
                     bad(f"{pid} HR006 {day}")
-        for _, _, l, s, e in rows:
-            if l == "AP" and (s < T(8) or e > T(18)):
+        for _, _, where, s, e in rows:
+            if where == "AP" and (s < T(8) or e > T(18)):
                 bad(f"{pid} HR007")
 
     # Visits: VI004, VI005
@@ -634,7 +637,7 @@ def self_check(placements: list[Placement]) -> list[str]:
             if last4 and sum(r[3] for r in last4) < 0.9 * sum(r[2] for r in last4):
                 bad(f"{p.pid} AT003")
             # Checklist
-            for code, name in ITEMS:
+            for code, _ in ITEMS:
                 v = row[code]
                 if isinstance(v, D) and v > AS_AT:
                     bad(f"{p.pid} {code} dated after the as-at date")
@@ -791,7 +794,11 @@ def build(path: Path, defects: bool) -> list[dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="print the self-check summary")
+    ap.add_argument("--out", type=Path, default=None, help="write here instead of workbooks/examples/")
     args = ap.parse_args()
+    global OUT_DIR
+    if args.out is not None:
+        OUT_DIR = args.out
 
     check_headers("placements", PLACEMENT_HEADERS)
     check_headers("providers", PROVIDER_HEADERS)

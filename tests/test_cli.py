@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from workbooks import placement_row, tracker, write_xlsx
-
 from conftest import CORPUS, ROOT
+
+from workbooks import placement_row, tracker, write_xlsx
 
 
 def apxl(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 import apxl
-from conftest import ROOT
 
 TRACKERS = ROOT / "tests" / "fixtures" / "trackers"
 EXAMPLES = ROOT / "workbooks" / "examples"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from workbooks import checklist_row, headers, placement_row, provider_row, setup_rows, tracker, write_xlsx
 
 import apxl
+from workbooks import checklist_row, headers, placement_row, provider_row, setup_rows, tracker, write_xlsx
 
 AS_OF = dt.date(2026, 11, 30)
 CELL_RULES = ("WB", "CE")

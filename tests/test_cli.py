@@ -177,3 +177,26 @@ def test_corpus_cli_sample_no_traceback():
         assert res.returncode in (0, 1, 2) and "Traceback" not in res.stderr and "panicked" not in res.stderr, name
         if res.returncode == 2:
             assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_every_readme_example_runs(tmp):
+    """Each `apxl ...` line of the README's examples runs as shown (exit 0 or 1, never 2)."""
+    import re
+
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    commands = [line.split("#")[0].split() for block in blocks for line in block.splitlines() if line.startswith("apxl ")]
+    assert len(commands) >= 9
+    for words in commands:
+        args = [str(tmp / w) if w.endswith((".json", "my-mapping.yaml")) else w for w in words[1:]]
+        res = apxl(*args)
+        assert res.returncode in (0, 1), (words, res.stderr)
+        assert "Traceback" not in res.stderr
+
+
+def test_policy_file_is_named_in_the_json(tmp):
+    res = apxl("validate", "workbooks/examples/clean.xlsx", "--format", "json", "--policy",
+               "workbooks/examples/policy-example.yaml")
+    assert json.loads(res.stdout)["policy"] == "cwsa2026"
+    (tmp / "bad.yaml").write_text("shoe_size: 9\n")
+    bad = apxl("validate", "workbooks/examples/clean.xlsx", "--policy", tmp / "bad.yaml")
+    assert bad.returncode == 2 and "shoe_size" in bad.stderr

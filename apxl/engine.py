@@ -85,7 +85,6 @@ def validate(
         template_version=workbook.template_version,
         policy=the_policy.name,
     )
-    report.personal_values = lambda: _personal_values(layout)
     return report.redacted(_personal_values(layout)) if redact else report
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -62,8 +61,6 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     template_version: str | None = None
     policy: str = "esa2008"
-    # pupil names, UPNs and dates of birth seen in the workbook, computed only when asked (--redact)
-    personal_values: Callable[[], set[str]] = field(default=lambda: set(), repr=False, compare=False)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import zipfile
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,27 @@ from .package import SheetPeek, read_package, scan_sheet
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@contextmanager
+def _native_stderr_silenced():
+    """Keep a Rust panic's message (and backtrace, with RUST_BACKTRACE set) off the user's screen.
+
+    calamine reports a panic to Python as an exception, which apxl turns into a one-line reason; the
+    panic hook's own text goes straight to file descriptor 2, so it is pointed at /dev/null meanwhile.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class CellError(str):
@@ -156,14 +178,16 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     # Ask calamine for Excel Tables only where the package has table parts (it panics on some others).
     with_tables = package is not None and package.has_tables
     try:
-        book = pc.CalamineWorkbook.from_path(path, load_tables=with_tables)
+        with _native_stderr_silenced():
+            book = pc.CalamineWorkbook.from_path(path, load_tables=with_tables)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # calamine raises its own errors, and a Rust panic is a BaseException
         if not with_tables:
             raise _classify(path, exc, kind) from None
         try:
-            book = pc.CalamineWorkbook.from_path(path)
+            with _native_stderr_silenced():
+                book = pc.CalamineWorkbook.from_path(path)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc2:  # noqa: BLE001
@@ -175,9 +199,10 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     def loader_for(name: str) -> Callable[[], SheetContent]:
         def load() -> SheetContent:
             try:
-                sheet = book.get_sheet_by_name(name)
-                rows = sheet.to_python(skip_empty_area=False)
-                merged = sheet.merged_cell_ranges if fmt in ("xlsx", "xlsm", "xls") else None
+                with _native_stderr_silenced():
+                    sheet = book.get_sheet_by_name(name)
+                    rows = sheet.to_python(skip_empty_area=False)
+                    merged = sheet.merged_cell_ranges if fmt in ("xlsx", "xlsm", "xls") else None
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 - calamine errors and panics

@@ -224,9 +224,10 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     except BaseException as exc:  # noqa: BLE001
         raise _classify(path, exc, kind) from None
     for meta in metadata:
-        if "Chart" in str(meta.typ):
+        if meta.typ == pc.SheetTypeEnum.ChartSheet:
             continue
-        sheets[meta.name] = SheetGrid(name=meta.name, loader=loader_for(meta.name), visible="Visible" in str(meta.visible))
+        sheets[meta.name] = SheetGrid(name=meta.name, loader=loader_for(meta.name),
+                                      visible=meta.visible == pc.SheetVisibleEnum.Visible)
 
     try:
         for tname in (book.table_names or ()) if with_tables else ():

@@ -167,7 +167,7 @@ def _check_setup(layout: Layout) -> tuple[list[Finding], dt.date | None]:
         where = dict(sheet=item.sheet, cell=item.cell, row=item.row) if item else {}
         if item is None:
             if spec.required:
-                out.append(finding("WB002", sheet="Setup", column=spec.name, header_row="(keys in column A)",
+                out.append(finding("WB002", sheet="Setup", column=spec.name, what="row (a key in column A)",
                                    aliases=", ".join(spec.aliases[:6]) or "none"))
             continue
         parsed = parse(np.array([item.value], dtype=object), spec)

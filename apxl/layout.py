@@ -278,7 +278,8 @@ def _build_table(layout: Layout, schema: SheetSchema, grids: list[SheetGrid], ma
         for f in schema.fields:
             if f.required and f.name not in source.columns and not _optional_key(schema, f.name):
                 layout.findings.append(finding(
-                    "WB002", sheet=source.sheet, column=f.name, header_row=source.header_row + 1,
+                    "WB002", sheet=source.sheet, column=f.name, what="column",
+                    where=f"looked in header row {source.header_row + 1}; ",
                     aliases=", ".join(f.aliases[:6]) or "none"))
     return Table(
         schema=schema,

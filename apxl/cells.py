@@ -81,16 +81,18 @@ def quoted(value: Any) -> str:
     return text
 
 
-def blank_mask(values: np.ndarray) -> np.ndarray:
-    """Empty cells: '' or None, or text of spaces only."""
-    mask = (values == "") | pd.isna(values)
+def blank_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Empty cells ('' or text of spaces only), and the positions of the other text cells."""
+    mask = values == ""
     strs = _str_positions(values, ~mask)
     if strs.size:
         sub = values[strs]
         spaces = {u for u in pd.unique(sub) if not u.strip()}
         if spaces:
-            mask[strs[pd.Series(sub).isin(spaces).to_numpy()]] = True
-    return mask
+            space = pd.Series(sub).isin(spaces).to_numpy()
+            mask[strs[space]] = True
+            strs = strs[~space]
+    return mask, strs
 
 
 def _str_positions(values: np.ndarray, among: np.ndarray) -> np.ndarray:
@@ -107,16 +109,29 @@ def _str_positions(values: np.ndarray, among: np.ndarray) -> np.ndarray:
     return idx[is_str]
 
 
-def _error_cells(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return np.fromiter((isinstance(v, CellError) for v in values[idx]), dtype=bool, count=idx.size)
+def parse(values: np.ndarray, spec: FieldSpec, errors: np.ndarray | None = None) -> Parsed:
+    """Parse one column of raw cell values according to its field's type.
 
-
-def parse(values: np.ndarray, spec: FieldSpec) -> Parsed:
-    """Parse one column of raw cell values according to its field's type."""
+    `errors` marks the cells that hold an Excel error value (#N/A ...); when it is not given, the
+    values are searched for them.
+    """
     values = np.asarray(values, dtype=object)
-    blank = blank_mask(values)
+    if errors is None:
+        errors = np.fromiter((isinstance(v, CellError) for v in values), dtype=bool, count=values.size)
+    error_at = np.flatnonzero(errors)
+    shown_error = {int(i): str(values[i]) for i in error_at}
+    if error_at.size:
+        values = values.copy()
+        values[error_at] = ""
+    blank, strs = blank_mask(values)
     parser = _PARSERS.get(spec.type, _parse_text)
-    return parser(values, blank, spec)
+    out = parser(values, blank, spec, strs)
+    for i, text in shown_error.items():
+        out.blank[i] = False
+        out.failed[i] = True
+        out.issues.append(Issue(i, "CE002", {"expected": spec.expected, "shown": f"the Excel error {text}",
+                                             "fix": "Fix the formula, or type the value."}))
+    return out
 
 
 def _fail(out: Parsed, i: int, spec: FieldSpec, raw: Any, fix: str, rule: str = "CE002") -> None:
@@ -151,7 +166,7 @@ def _text_dates(texts: list[str]) -> list[Any]:
     return [pd.Timestamp(v) if not np.isnat(v) else pd.NaT for v in result]
 
 
-def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, checklist: bool = False) -> Parsed:
+def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray, *, checklist: bool = False) -> Parsed:
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -162,10 +177,16 @@ def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, check
         if kind in ("date", "datetime"):
             result[filled] = pd.to_datetime(sub).to_numpy(dtype="datetime64[us]")
         else:
-            is_date = np.fromiter((isinstance(v, (dt.date, pd.Timestamp)) for v in sub), dtype=bool, count=sub.size)
-            if is_date.any():
-                result[filled[is_date]] = pd.to_datetime(sub[is_date]).to_numpy(dtype="datetime64[us]")
-            others = filled[~is_date]
+            rest = np.setdiff1d(filled, strs, assume_unique=True)
+            if rest.size and pd.api.types.infer_dtype(values[rest], skipna=False) in ("date", "datetime"):
+                is_date = np.ones(rest.size, dtype=bool)
+            else:
+                is_date = np.fromiter((isinstance(v, (dt.date, pd.Timestamp)) for v in values[rest]), dtype=bool,
+                                      count=rest.size)
+            dates = rest[is_date]
+            if dates.size:
+                result[dates] = pd.to_datetime(values[dates]).to_numpy(dtype="datetime64[us]")
+            others = np.union1d(strs, rest[~is_date])
             if others.size:
                 _date_others(values, others, result, out, spec, checklist)
     out.values = result.astype("datetime64[us]")
@@ -220,8 +241,8 @@ def _date_others(values, others, result, out: Parsed, spec: FieldSpec, checklist
                       "Re-enter it as a date (or format the column as Date) so Excel stores a real date.")
 
 
-def _parse_checkitem(values, blank, spec):
-    return _parse_date(values, blank, spec, checklist=True)
+def _parse_checkitem(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray):
+    return _parse_date(values, blank, spec, strs, checklist=True)
 
 
 # --- numbers and hours -----------------------------------------------------------------------
@@ -280,21 +301,21 @@ def _number_from_text(text: str, hours: bool) -> float | None:
     return None
 
 
-def _parse_hours(values, blank, spec):
+def _parse_hours(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray):
     return _numeric(values, blank, spec, hours=True, integer=False)
 
 
-def _parse_number(values, blank, spec):
+def _parse_number(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray):
     return _numeric(values, blank, spec, hours=False, integer=False)
 
 
-def _parse_integer(values, blank, spec):
+def _parse_integer(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray):
     return _numeric(values, blank, spec, hours=False, integer=True)
 
 
 # --- times of day ------------------------------------------------------------------------------
 
-def _parse_time(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+def _parse_time(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray) -> Parsed:
     """Times as minutes after midnight."""
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
@@ -356,22 +377,17 @@ def _as_text(raw: Any) -> str:
     return shown(raw)
 
 
-def _parse_text(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+def _parse_text(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray) -> Parsed:
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, None, dtype=object)
     filled = np.flatnonzero(~blank)
     if filled.size:
         sub = values[filled]
-        if pd.api.types.infer_dtype(sub, skipna=False) == "string":
+        if strs.size == filled.size:
             result[filled] = [v.strip() for v in sub]
-            errs = filled[_error_cells(values, filled)]
         else:
             result[filled] = [_as_text(v) for v in sub]
-            errs = filled[_error_cells(values, filled)]
-        for i in errs:
-            result[i] = None
-            _fail(out, int(i), spec, values[i], "")
     out.values = result
     return out
 
@@ -393,9 +409,9 @@ def _map_distinct(out: Parsed, normalise) -> Parsed:
     return out
 
 
-def _parse_code(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
+def _parse_code(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray) -> Parsed:
     table = _lookup(spec)
-    return _map_distinct(_parse_text(values, blank, spec), lambda v: table.get(" ".join(str(v).lower().split()), v))
+    return _map_distinct(_parse_text(values, blank, spec, strs), lambda v: table.get(" ".join(str(v).lower().split()), v))
 
 
 def _yes_no(value: str) -> str:
@@ -403,8 +419,8 @@ def _yes_no(value: str) -> str:
     return "Yes" if key in _YES else "No" if key in _NO else value
 
 
-def _parse_yesno(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
-    return _map_distinct(_parse_text(values, blank, spec), _yes_no)
+def _parse_yesno(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray) -> Parsed:
+    return _map_distinct(_parse_text(values, blank, spec, strs), _yes_no)
 
 
 def _nc_year(text: str) -> str:
@@ -415,8 +431,8 @@ def _nc_year(text: str) -> str:
     return str(int(m.group(1))) if m else text
 
 
-def _parse_ncyear(values: np.ndarray, blank: np.ndarray, spec: FieldSpec) -> Parsed:
-    return _map_distinct(_parse_text(values, blank, spec), _nc_year)
+def _parse_ncyear(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray) -> Parsed:
+    return _map_distinct(_parse_text(values, blank, spec, strs), _nc_year)
 
 
 _PARSERS = {

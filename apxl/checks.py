@@ -55,8 +55,10 @@ def check_table(table: Table, as_of: dt.date) -> list[Finding]:
     findings: list[Finding] = []
     n = len(table)
     frame_data: dict[str, Any] = {}
+    no_errors = np.zeros(n, dtype=bool)
     for fname, raw in table.raw.items():
-        table.parsed[fname] = parse(raw, specs[fname])
+        known = None if table.errors is None else table.errors.get(fname, no_errors)
+        table.parsed[fname] = parse(raw, specs[fname], known)
     _set_records(table)
     for fname, parsed in table.parsed.items():
         spec = specs[fname]
@@ -93,7 +95,7 @@ def check_table(table: Table, as_of: dt.date) -> list[Finding]:
 def _from_failure_cases(table: Table, cases: pd.DataFrame, bad: dict[str, np.ndarray],
                         specs: dict[str, FieldSpec]) -> list[Finding]:
     out: list[Finding] = []
-    first_seen: dict[tuple[str, Any], int] = {}
+    first_seen: dict[str, dict[Any, int]] = {}
     for column, check_name, index in zip(cases["column"], cases["check"], cases["index"]):
         check = _RULE_OF_CHECK.get(str(check_name).split("(")[0], check_name)
         if index is None or (isinstance(index, float) and np.isnan(index)) or column not in specs:
@@ -113,11 +115,9 @@ def _from_failure_cases(table: Table, cases: pd.DataFrame, bad: dict[str, np.nda
             bad[column][i] = True
             out.append(_cell_finding(table, i, spec, "CE005", shown=shown(raw), low=_num(spec.min), high=_num(spec.max)))
         elif check == "CE006":
-            value = parsed.values[i]
-            key = (column, value)
-            if key not in first_seen:
-                first_seen.update(_first_positions(column, parsed.values))
-            j = first_seen.get(key, i)
+            if column not in first_seen:
+                first_seen[column] = _first_positions(parsed.values)
+            j = first_seen[column].get(parsed.values[i], i)
             _, first_cell, _ = table.location(j, column)
             sheet, _, _ = table.location(j, column)
             where = first_cell if sheet == table.location(i, column)[0] else f"{sheet}!{first_cell}"
@@ -129,12 +129,11 @@ def _from_failure_cases(table: Table, cases: pd.DataFrame, bad: dict[str, np.nda
 _RULE_OF_CHECK = {"isin": "CE004", "in_range": "CE005", "CE006": "CE006", "not_nullable": "not_nullable"}
 
 
-def _first_positions(column: str, values: np.ndarray) -> dict[tuple[str, Any], int]:
-    seen: dict[tuple[str, Any], int] = {}
-    for i, v in enumerate(values.tolist()):
-        if v is not None and (column, v) not in seen:
-            seen[(column, v)] = i
-    return seen
+def _first_positions(values: np.ndarray) -> dict[Any, int]:
+    """value -> the row position where it first appears (for CE006's "first appears in")."""
+    series = pd.Series(values, dtype=object)
+    first = series[~series.duplicated(keep="first") & series.notna()]
+    return dict(zip(first.to_numpy(), first.index.to_numpy()))
 
 
 def _conditional_required(table: Table, as_of: dt.date) -> list[Finding]:

@@ -62,6 +62,7 @@ class Table:
     raw: dict[str, np.ndarray]             # field -> raw cell values (object array)
     derived_from: str | None = None        # a single-sheet tracker: the sheet it came from
     records: np.ndarray | None = None      # the record each row concerns (Placement ID ...)
+    errors: dict[str, np.ndarray] | None = None   # field -> Excel error cells; None: not known
     parsed: dict[str, Any] = field(default_factory=dict)
     usable: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -229,6 +230,8 @@ def _build_table(layout: Layout, schema: SheetSchema, grids: list[SheetGrid], ma
     src_parts: list[np.ndarray] = []
     row_parts: list[np.ndarray] = []
     value_parts: dict[str, list[np.ndarray]] = {f.name: [] for f in schema.fields}
+    error_parts: dict[str, list[np.ndarray]] = {}
+    errors_known = all(g.content.errors is not None for g in grids)
     for grid in grids:
         rows = grid.rows
         table_range = None
@@ -268,12 +271,28 @@ def _build_table(layout: Layout, schema: SheetSchema, grids: list[SheetGrid], ma
                 value_parts[fname].append(block[data_rows - block_first, col])
             else:
                 value_parts[fname].append(_column(rows, data_rows, col))
+        if grid.content.errors:
+            by_col: dict[int, list[int]] = {}
+            for r, c in grid.content.errors:
+                by_col.setdefault(c, []).append(r)
+            for fname, col in columns.items():
+                if col in by_col:
+                    error_parts.setdefault(fname, []).append((len(sources) - 1, np.isin(data_rows, by_col[col])))
         _merged_and_formulas(layout, grid, hrow, last, lo, hi, columns)
     present = {f for f, parts in value_parts.items() if any(p is not None for p in parts)}
     raw: dict[str, np.ndarray] = {}
     for fname in present:
         parts = [p if p is not None else np.full(r.size, "", dtype=object) for p, r in zip(value_parts[fname], row_parts)]
         raw[fname] = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    errors = None
+    if errors_known:
+        errors = {}
+        offsets = np.cumsum([0] + [r.size for r in row_parts])
+        for fname, parts in error_parts.items():
+            mask = np.zeros(int(offsets[-1]), dtype=bool)
+            for k, part in parts:
+                mask[offsets[k]:offsets[k + 1]] = part
+            errors[fname] = mask
     for source in sources:
         for f in schema.fields:
             if f.required and f.name not in source.columns and not _optional_key(schema, f.name):
@@ -287,6 +306,7 @@ def _build_table(layout: Layout, schema: SheetSchema, grids: list[SheetGrid], ma
         src=np.concatenate(src_parts) if src_parts else np.zeros(0, dtype=np.int32),
         rows=np.concatenate(row_parts) if row_parts else np.zeros(0, dtype=np.int64),
         raw=raw,
+        errors=errors,
     )
 
 
@@ -466,6 +486,8 @@ def _providers_from_rows(layout: Layout, placements: Table, table: Table, sheet:
         ids[i] = display[key]
     keep = np.asarray(sorted(first.values()), dtype=np.int64)
     table.raw = {f: v[keep] for f, v in table.raw.items()}
+    if table.errors is not None:
+        table.errors = {f: m[keep] for f, m in table.errors.items()}
     table.raw["Provider ID"] = ids[keep]
     table.rows, table.src = table.rows[keep], table.src[keep]
     table.derived_from = sheet

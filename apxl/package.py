@@ -87,7 +87,7 @@ def scan_sheet(data: bytes) -> SheetPeek:
     out = SheetPeek()
     if len(data) > MAX_PART_BYTES:
         return out
-    if any(tag in data for tag in (b"<f>", b"<f ", b":f>", b":f ")):
+    if (b"<f" in data or b":f" in data) and _FORMULA.search(data):
         for m in _FORMULA.finditer(data):
             open_at = data.rfind(b"<", 0, m.start())
             head_end = data.find(b">", open_at)

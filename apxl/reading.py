@@ -63,6 +63,7 @@ class SheetContent:
     rows: list[list[Any]]
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)   # r0, c0, r1, c1 (0-based)
     formula_gaps: list[tuple[int, int]] = field(default_factory=list)       # 0-based (row, col)
+    errors: dict[tuple[int, int], str] | None = None    # Excel error cells; None: not known (search the values)
 
 
 @dataclass
@@ -117,9 +118,19 @@ def from_memory(data: Mapping[str, Any], source: str = "<workbook>") -> Workbook
             rows = [list(value.columns)] + [list(r) for r in value.itertuples(index=False, name=None)]
         else:
             rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in (value or [])]
-        rows = [[("" if v is None else v) for v in r] for r in rows]
+        rows = [[("" if _missing(v) else v) for v in r] for r in rows]
         sheets[str(name)] = SheetGrid(name=str(name), _content=SheetContent(rows=rows))
     return Workbook(source=source, format="memory", sheets=sheets)
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, NaT and pd.NA: what a DataFrame or xlwings gives for an empty cell."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return False
 
 
 def _sniff(path: str) -> str:
@@ -212,9 +223,11 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
                 peek = _peek_part(path, sheet_parts[name])
                 if peek is not None:
                     content.formula_gaps = peek.formula_gaps
+                    content.errors = {}
                     for (r, c), text in peek.errors.items():
                         if r < len(rows) and c < len(rows[r]):
                             rows[r][c] = CellError(text)
+                            content.errors[(r, c)] = text
             return content
         return load
 

@@ -67,3 +67,12 @@ def test_generated_files_are_what_the_scripts_make(tmp, script, folder, pattern)
 def test_fixture_paths_exist():
     assert len(list(TRACKERS.glob("*.xlsx"))) == 6
     assert Path(EXAMPLES / "clean.xlsx").is_file()
+
+
+@pytest.mark.parametrize("suffix", ["ods", "xls"])
+def test_read_only_formats_give_the_same_findings(suffix):
+    """The example with defects, saved by LibreOffice (tests/fixtures/make_formats.sh)."""
+    original = apxl.validate(EXAMPLES / "defects.xlsx")
+    other = apxl.validate(ROOT / "tests" / "fixtures" / "formats" / f"defects.{suffix}")
+    strip = lambda r: sorted((f.rule, f.sheet, f.cell, f.record, f.value, f.message) for f in r.findings)  # noqa: E731
+    assert strip(other) == strip(original)

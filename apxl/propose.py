@@ -42,6 +42,15 @@ def propose(path: str | os.PathLike[str]) -> dict[str, Any]:
             continue
         table = layout.tables.get(name)
         if table is None:
+            if not schema.required:
+                continue
+            guess = _fuzzy_sheet(workbook, schema, used={s.sheet for t in layout.tables.values() for s in t.sources})
+            if guess is None:
+                continue
+            sheet, hrow = guess
+            header = workbook.sheets[sheet].rows[hrow]
+            proposal["sheets"][name] = {"sheet": sheet, "header_row": hrow + 1, "derived": False}
+            proposal["columns"][name] = _columns(schema, header, hrow, {})
             continue
         source = table.sources[0]
         grid = workbook.sheets[source.sheet]
@@ -55,6 +64,22 @@ def propose(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not layout.setup_found:
         proposal["setup"] = {f.name: None for f in sheet_schemas()["Setup"].fields if f.required}
     return proposal
+
+
+def _fuzzy_sheet(workbook, schema: SheetSchema, used: set[str]) -> tuple[str, int] | None:
+    """The sheet and header row whose headers look most like this contract sheet's (near matches count)."""
+    best, best_score = None, 1.5          # at least two fields that look alike
+    for name, grid in workbook.sheets.items():
+        if name in used:
+            continue
+        for r, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+            texts = [c for c in row if isinstance(c, str) and c.strip()]
+            if len(texts) < 2:
+                continue
+            score = sum(max((score_header(t, spec.names, spec.name) for t in texts), default=0.0) for spec in schema.fields)
+            if score > best_score:
+                best, best_score = (name, r), score
+    return best
 
 
 def _columns(schema: SheetSchema, header: list[Any], hrow: int, found: dict[str, int]) -> dict[str, Any]:

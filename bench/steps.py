@@ -186,15 +186,39 @@ def step_frictionless(path: Path) -> dict:
 
 
 # ---- apxl ------------------------------------------------------------------------------------------
+# apxl imports its heavy dependencies on first use; "time just the call, after imports" means these
+# are imported before the timed call (the process rows of run.py measure the whole cost).
+PREIMPORT = ["numpy", "pandas", "pandera.pandas", "python_calamine", "yaml"]
+
+
+def preimport(apxl) -> None:
+    import importlib
+    import pkgutil
+
+    for mod in PREIMPORT:
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            pass
+    for info in pkgutil.walk_packages(getattr(apxl, "__path__", []), "apxl."):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # noqa: BLE001 - a module being written may not import; validate() will say
+            pass
+
+
 def _apxl(path: Path, sheets) -> dict:
     t0 = time.perf_counter()
     try:
         import apxl
     except Exception as exc:  # noqa: BLE001 - report any import failure as "not available"
         out({"error": f"cannot import apxl: {type(exc).__name__}: {exc}"}, EXIT_UNAVAILABLE)
-    import_s = time.perf_counter() - t0
     if not callable(getattr(apxl, "validate", None)):
         out({"error": f"apxl ({getattr(apxl, '__file__', '?')}) has no validate() yet"}, EXIT_UNAVAILABLE)
+    preimport(apxl)
+    import_s = time.perf_counter() - t0
     kwargs = {"as_of": AS_OF}
     if sheets is not None:
         kwargs["sheets"] = sheets

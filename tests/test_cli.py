@@ -200,3 +200,17 @@ def test_policy_file_is_named_in_the_json(tmp):
     (tmp / "bad.yaml").write_text("shoe_size: 9\n")
     bad = apxl("validate", "workbooks/examples/clean.xlsx", "--policy", tmp / "bad.yaml")
     assert bad.returncode == 2 and "shoe_size" in bad.stderr
+
+
+def test_map_finds_a_sheet_of_unfamiliar_headers(tmp):
+    """Headers too far from the aliases to be used unconfirmed are still proposed, with low confidence."""
+    from workbooks import headers as contract_headers
+
+    odd = {h: f"Pupil's {h.lower()}" for h in contract_headers("Placements")}
+    book = tracker()
+    book["Kids"] = [[odd[h] for h in book["Placements"][0]], book["Placements"][1]]
+    del book["Placements"]
+    path = write_xlsx(tmp / "odd.xlsx", book)
+    text = apxl("map", path).stdout
+    assert "Placements: Kids" in text
+    assert "confidence 0." in text

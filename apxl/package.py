@@ -87,7 +87,9 @@ def scan_sheet(data: bytes) -> SheetPeek:
     out = SheetPeek()
     if len(data) > MAX_PART_BYTES:
         return out
-    if (b"<f" in data or b":f" in data) and _FORMULA.search(data):
+    root = re.search(rb"<([A-Za-z_][\w.-]*:)?worksheet\b", data[:4096])
+    tag = b"<" + (root.group(1) if root and root.group(1) else b"") + b"f"
+    if tag in data and _FORMULA.search(data):
         for m in _FORMULA.finditer(data):
             open_at = data.rfind(b"<", 0, m.start())
             head_end = data.find(b">", open_at)

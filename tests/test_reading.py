@@ -50,3 +50,17 @@ def test_hidden_sheets_are_read_and_chart_sheets_left_out():
     wb = read_workbook(CORPUS / "any_sheets.xlsx")
     assert list(wb.sheets) == ["Visible", "Hidden", "VeryHidden"]
     assert wb.sheets["Visible"].visible and not wb.sheets["Hidden"].visible
+
+
+def test_sheet_scan_finds_formulas_without_values_and_errors_with_any_prefix():
+    from apxl.package import scan_sheet
+
+    plain = (b'<worksheet><sheetData><row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1"><f>2+2</f></c>'
+             b'<c r="C1" t="str"><f>""</f><v></v></c><c r="D1"><f t="shared" si="0"/><v></v></c>'
+             b'<c r="E1" t="e"><f>NA()</f><v>#N/A</v></c></row></sheetData></worksheet>')
+    peek = scan_sheet(plain)
+    assert peek.formula_gaps == [(0, 1), (0, 3)]            # B1 and D1; A1, C1 (empty text) and E1 have values
+    assert peek.errors == {(0, 4): "#N/A"}
+    prefixed = plain.replace(b"<", b"<x:").replace(b"<x:/", b"</x:")
+    assert scan_sheet(prefixed).formula_gaps == [(0, 1), (0, 3)]
+    assert scan_sheet(b"<worksheet><sheetData/></worksheet>").formula_gaps == []

@@ -158,9 +158,11 @@ def _condition_mask(table: Table, cond: Any, as_of: dt.date) -> np.ndarray | Non
             return None
         today = np.datetime64(as_of, "us")
         end = planned.values
+        known = ~start.failed & ~planned.failed
         if actual is not None:
             end = np.where(~np.isnat(actual.values), actual.values, end)
-        return (start.values <= today) & (today <= end)
+            known &= ~actual.failed            # no cascades: an end date that is not a date decides nothing
+        return known & (start.values <= today) & (today <= end)
     other = table.parsed.get(cond.get("field"))
     if other is None:
         return None

@@ -78,10 +78,12 @@ def test_conditional_required_values(tmp):
     providers = [provider_row("AP-01", **{"LEBC audit date": ""}),
                  provider_row("AP-02", **{"LEBC audit status": "Not audited", "LEBC audit date": ""})]
     placements = [placement_row("P-1", **{"Next review date": ""}),                   # active: required
-                  placement_row("P-2", **{"Next review date": "", "Start date": dt.date(2027, 1, 4)})]  # planned
+                  placement_row("P-2", **{"Next review date": "", "Start date": dt.date(2027, 1, 4)}),  # planned
+                  # ended, but its Actual end date is not a date: CE002 only, no CE001 built on it
+                  placement_row("P-3", **{"Next review date": "", "Actual end date": "n/a", "Status": "Ended"})]
     report = apxl.validate(tracker(placements=placements, providers=providers,
-                                   checklist=[checklist_row("P-1"), checklist_row("P-2")]), as_of=AS_OF)
-    assert keyed(report) == [("CE001", "Placements", "R2"), ("CE001", "Providers", "I2")]
+                                   checklist=[checklist_row(f"P-{i}") for i in (1, 2, 3)]), as_of=AS_OF)
+    assert keyed(report) == [("CE001", "Placements", "R2"), ("CE001", "Providers", "I2"), ("CE002", "Placements", "N4")]
 
 
 def test_header_below_a_title_block_and_blank_rows_inside_the_data(tmp):

@@ -60,6 +60,9 @@ def validate(
         if unknown:
             raise ApxlError(f"unknown sheet {sorted(unknown)[0]!r}: choose from {', '.join(sheet_schemas())}")
     layout = locate(workbook, the_mapping, only)
+    if workbook is not source:
+        for grid in workbook.sheets.values():
+            grid.release()          # a workbook we opened: the tables now hold every value the checks need
     findings: list[Finding] = list(layout.findings)
 
     setup_findings, return_date = _check_setup(layout)

@@ -86,6 +86,11 @@ class SheetGrid:
     def rows(self) -> list[list[Any]]:
         return self.content.rows
 
+    def release(self) -> None:
+        """Let go of the cell values once the tables hold what they need (keeps merges and formulas)."""
+        if self._content is not None:
+            self._content.rows = []
+
     @property
     def merged(self) -> list[tuple[int, int, int, int]]:
         return self.content.merged
@@ -209,18 +214,20 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
 
     def loader_for(name: str) -> Callable[[], SheetContent]:
         def load() -> SheetContent:
+            # the sheet's XML is scanned (and let go) before calamine builds its values: a lower peak
+            peek = _peek_part(path, sheet_parts[name]) if name in sheet_parts else None
             try:
                 with _native_stderr_silenced():
                     sheet = book.get_sheet_by_name(name)
                     rows = sheet.to_python(skip_empty_area=False)
                     merged = sheet.merged_cell_ranges if fmt in ("xlsx", "xlsm", "xls") else None
+                    del sheet
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as exc:  # noqa: BLE001 - calamine errors and panics
                 raise _classify(path, exc, kind) from None
             content = SheetContent(rows=rows, merged=[(a[0], a[1], b[0], b[1]) for a, b in (merged or [])])
             if name in sheet_parts:
-                peek = _peek_part(path, sheet_parts[name])
                 if peek is not None:
                     content.formula_gaps = peek.formula_gaps
                     content.errors = {}

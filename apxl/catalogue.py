@@ -1,4 +1,4 @@
-"""The rule catalogue: one record per rule, read from schemas/rules.yaml.
+"""The rule catalogue: one record per rule, read from schemas/catalogue/ (one YAML file per family).
 
 The checks build findings through `finding()`, so the code, severity and message wording of every
 finding come from the same record that `apxl rules` prints.
@@ -12,6 +12,9 @@ from typing import Any
 
 from .findings import Finding
 from .resources import load_schema_file
+
+
+FAMILIES = ("WB", "CE", "PL", "PR", "HR", "CL", "VI", "AT", "EX", "XS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +34,12 @@ class Rule:
 
 @cache
 def catalogue() -> dict[str, Rule]:
-    raw: dict[str, dict[str, Any]] = load_schema_file("rules.yaml")
+    raw: dict[str, dict[str, Any]] = {}
+    for family in FAMILIES:
+        try:
+            raw.update(load_schema_file(f"catalogue/{family}.yaml") or {})
+        except FileNotFoundError:
+            continue
     rules = {}
     for code, rec in raw.items():
         severities = dict(rec.get("severities") or {})

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 RuleFunction = Callable[["Context"], Iterable[Finding]]
 REGISTRY: dict[str, RuleFunction] = {}
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = ("placements", "providers", "hours", "checklist", "visits", "attendance")
 
 
 def rule(code: str) -> Callable[[RuleFunction], RuleFunction]:

@@ -1,0 +1,256 @@
+"""What the rules share: typed columns, placement date spans, the provider of each placement, the
+school calendar and compulsory school age, each computed once per validation and cached on the context.
+
+Every helper is vectorised (numpy arrays over the rows of a table); a rule loops only over the rows
+that make findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..catalogue import finding
+from ..cells import shown
+from ..dates import SchoolCalendar, TermRow, academic_year, last_friday_in_june, to_days
+from ..findings import Finding
+from ..layout import Table
+
+if TYPE_CHECKING:
+    from ..engine import Context
+
+NAT = np.datetime64("NaT", "D")
+
+
+def cached(ctx: Context, key: str, make):
+    store = ctx.__dict__.setdefault("_cache", {})
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
+# --- columns ---------------------------------------------------------------------------------
+
+def usable(table: Table, field: str) -> np.ndarray:
+    """Rows whose `field` holds a value of its type (not blank, not already reported)."""
+    mask = table.usable.get(field)
+    return mask if mask is not None else np.zeros(len(table), dtype=bool)
+
+
+def days(table: Table, field: str) -> np.ndarray:
+    """A date column as datetime64[D], NaT where blank or unusable."""
+    parsed = table.parsed.get(field)
+    if parsed is None:
+        return np.full(len(table), NAT)
+    out = to_days(parsed.values).copy()
+    out[~usable(table, field)] = NAT
+    return out
+
+
+def numbers(table: Table, field: str) -> np.ndarray:
+    """A number column as float, NaN where blank or unusable."""
+    parsed = table.parsed.get(field)
+    if parsed is None:
+        return np.full(len(table), np.nan)
+    out = np.asarray(parsed.values, dtype=float).copy()
+    out[~usable(table, field)] = np.nan
+    return out
+
+
+def texts(table: Table, field: str) -> np.ndarray:
+    """A text/code column as objects, None where blank or unusable."""
+    parsed = table.parsed.get(field)
+    if parsed is None:
+        return np.full(len(table), None, dtype=object)
+    out = np.asarray(parsed.values, dtype=object).copy()
+    out[~usable(table, field)] = None
+    return out
+
+
+def raw_text(table: Table, i: int, field: str) -> str:
+    raw = table.raw.get(field)
+    return "" if raw is None else shown(raw[i])
+
+
+def at(code: str, table: Table, i: int, field: str | None, *, state: str | None = None,
+       value: str | None = None, record: str | None = None, **params: Any) -> Finding:
+    """A finding of rule `code` at row i's `field` cell (value: the cell as shown, unless given)."""
+    sheet, cell, row = table.location(int(i), field)
+    if value is None:
+        value = raw_text(table, int(i), field) if field else None
+    return finding(code, state=state, sheet=sheet, cell=cell, row=row, column=field,
+                   record=record if record is not None else table.record(int(i)), value=value, **params)
+
+
+def fmt_day(day: Any) -> str:
+    """A date as a school office writes it: 14/09/2026."""
+    if day is None:
+        return ""
+    if isinstance(day, np.datetime64):
+        if np.isnat(day):
+            return ""
+        day = day.astype("datetime64[D]").item()
+    return day.strftime("%d/%m/%Y")
+
+
+def fmt_hours(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- placements ------------------------------------------------------------------------------
+
+@dataclass
+class Spans:
+    """Each placement's first and last day (Actual end date, else Planned end date)."""
+
+    start: np.ndarray          # datetime64[D], NaT when unknown
+    end: np.ndarray            # datetime64[D], NaT when unknown
+    known: np.ndarray          # both dates usable and end >= start
+
+    def active_on(self, day: dt.date | np.datetime64) -> np.ndarray:
+        d = np.datetime64(day, "D")
+        return self.known & (self.start <= d) & (d <= self.end)
+
+    def planned(self, as_of: dt.date) -> np.ndarray:
+        return self.known & (self.start > np.datetime64(as_of, "D"))
+
+    def active_or_planned(self, as_of: dt.date) -> np.ndarray:
+        return self.known & (self.end >= np.datetime64(as_of, "D"))
+
+
+def spans(ctx: Context) -> Spans | None:
+    table = ctx.tables.get("Placements")
+    if table is None:
+        return None
+
+    def make() -> Spans:
+        start = days(table, "Start date")
+        planned = days(table, "Planned end date")
+        actual = days(table, "Actual end date")
+        actual_failed = ~usable(table, "Actual end date") & ~_blank(table, "Actual end date")
+        end = np.where(np.isnat(actual), planned, actual)
+        known = ~np.isnat(start) & ~np.isnat(end) & ~actual_failed
+        known &= np.where(known, end >= start, False)
+        return Spans(start=start, end=end, known=known)
+
+    return cached(ctx, "spans", make)
+
+
+def _blank(table: Table, field: str) -> np.ndarray:
+    parsed = table.parsed.get(field)
+    return parsed.blank if parsed is not None else np.ones(len(table), dtype=bool)
+
+
+def provider_rows(ctx: Context) -> np.ndarray | None:
+    """For each placement, the row of its provider on Providers (-1 when not found or unusable)."""
+    placements, providers = ctx.tables.get("Placements"), ctx.tables.get("Providers")
+    if placements is None or providers is None:
+        return None
+
+    def make() -> np.ndarray:
+        ids = texts(providers, "Provider ID")
+        index: dict[str, int] = {}
+        for i, pid in enumerate(ids.tolist()):
+            if pid is not None:
+                index.setdefault(str(pid).strip().lower(), i)
+        wanted = texts(placements, "Provider ID")
+        return np.array([index.get(str(p).strip().lower(), -1) if p is not None else -1 for p in wanted.tolist()],
+                        dtype=np.int64)
+
+    return cached(ctx, "provider_rows", make)
+
+
+# --- calendar and ages -----------------------------------------------------------------------
+
+def calendar(ctx: Context) -> SchoolCalendar:
+    """The school calendar: Term dates sheet, else the policy's terms, else weekdays; less bank holidays."""
+
+    def make() -> SchoolCalendar:
+        rows: list[TermRow] = []
+        terms = ctx.tables.get("Term dates")
+        if terms is not None:
+            starts, ends, kinds = days(terms, "From"), days(terms, "To"), texts(terms, "Kind")
+            for a, b, k in zip(starts, ends, kinds):
+                if not np.isnat(a) and not np.isnat(b) and b >= a and k in ("Term", "Closed"):
+                    rows.append(TermRow(a.item(), b.item(), k))
+        policy_terms: dict[int, list[TermRow]] = {}
+        for label, entries in (ctx.policy.get("terms") or {}).items():
+            year = int(str(label)[:4])
+            policy_terms[year] = [TermRow(_as_date(e["from"]), _as_date(e["to"]), e.get("kind", "Term"))
+                                  for e in entries or ()]
+        years = [ctx.as_of.year]
+        sp = spans(ctx)
+        if sp is not None and sp.known.any():
+            years += [int(str(sp.start[sp.known].min())[:4]), int(str(sp.end[sp.known].max())[:4])]
+        first, last = min(years) - 1, max(years) + 1
+        return SchoolCalendar(term_rows=rows, policy_terms=policy_terms, first_year=max(first, 1990),
+                              last_year=min(last, 2100))
+
+    return cached(ctx, "calendar", make)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def csa_bounds(ctx: Context) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each pupil's first and last day of compulsory school age (NaT when the date of birth is unusable)."""
+    table = ctx.tables.get("Placements")
+    if table is None:
+        return None
+
+    def make() -> tuple[np.ndarray, np.ndarray]:
+        dob = days(table, "Date of birth")
+        ok = ~np.isnat(dob)
+        first = np.full(dob.size, NAT)
+        last = np.full(dob.size, NAT)
+        if ok.any():
+            years = dob[ok].astype("datetime64[Y]").astype(int) + 1970
+            months = dob[ok].astype("datetime64[M]").astype(int) % 12 + 1
+            day_of = (dob[ok] - dob[ok].astype("datetime64[M]")).astype(int) + 1
+            # the 5th birthday (29 February -> 1 March), then the next prescribed day on or after it
+            fifth = np.array([_nth_birthday(y, m, d, 5) for y, m, d in zip(years, months, day_of)], dtype="datetime64[D]")
+            fy = fifth.astype("datetime64[Y]").astype(int) + 1970
+            prescribed = [(0, "03-31"), (0, "08-31"), (0, "12-31"), (1, "03-31")]
+            candidates = np.stack([np.array([np.datetime64(f"{y + k}-{md}") for y in fy], dtype="datetime64[D]")
+                                   for k, md in prescribed])
+            candidates = np.where(candidates >= fifth, candidates, np.datetime64("9999-12-31"))
+            first[ok] = candidates.min(axis=0)
+            # last Friday in June of the school year in which the pupil turns 16
+            ay16 = np.where(months >= 9, years, years - 1) + 16
+            fridays = {y: np.datetime64(last_friday_in_june(int(y) + 1)) for y in np.unique(ay16)}
+            last[ok] = np.array([fridays[y] for y in ay16], dtype="datetime64[D]")
+        return first, last
+
+    return cached(ctx, "csa", make)
+
+
+def _nth_birthday(y: int, m: int, d: int, n: int) -> str:
+    if m == 2 and d == 29 and not _leap(y + n):
+        return f"{y + n}-03-01"
+    return f"{y + n}-{m:02d}-{d:02d}"
+
+
+def _leap(y: int) -> bool:
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def of_compulsory_age(ctx: Context, on: np.ndarray) -> np.ndarray:
+    """Per placement: is the pupil of compulsory school age on the given date(s)? False when unknown."""
+    bounds = csa_bounds(ctx)
+    if bounds is None:
+        return np.zeros(0, dtype=bool)
+    first, last = bounds
+    on = np.asarray(on, dtype="datetime64[D]")
+    return ~np.isnat(first) & ~np.isnat(on) & (first <= on) & (on <= last)
+
+
+def academic_year_of(day: dt.date) -> int:
+    return academic_year(day)

@@ -1,0 +1,3 @@
+"""The placements rules (rules.md). One pure function per rule, registered with @rule(CODE)."""
+
+from __future__ import annotations

@@ -1,0 +1,85 @@
+"""School days, bank holidays, UPN check letters, NC years and compulsory school age (domain.md section 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from apxl.dates import CACHED_YEARS, SchoolCalendar, TermRow, _package_bank_holidays, bank_holidays
+from apxl.pupils import compulsory_school_age, is_temporary_upn, nc_year, upn_problem
+
+D = np.datetime64
+
+
+def test_bank_holiday_cache_matches_the_holidays_package():
+    assert bank_holidays(*CACHED_YEARS) == tuple(_package_bank_holidays(range(CACHED_YEARS[0], CACHED_YEARS[1] + 1)))
+    assert dt.date(2026, 8, 31) in bank_holidays(2026, 2026)          # summer bank holiday, England
+
+
+def terms_2026() -> list[TermRow]:
+    return [TermRow(dt.date(2026, 9, 3), dt.date(2026, 10, 23), "Term"),
+            TermRow(dt.date(2026, 11, 2), dt.date(2026, 12, 18), "Term"),
+            TermRow(dt.date(2027, 1, 5), dt.date(2027, 3, 26), "Term"),
+            TermRow(dt.date(2026, 11, 20), dt.date(2026, 11, 20), "Closed")]
+
+
+def test_clear_school_days_before_a_monday_start():
+    cal = SchoolCalendar(first_year=2025, last_year=2027)
+    start = np.array([D("2026-09-14")])
+    # rules.md: with 2 clear days and a start on Monday 14 September 2026, the notice is due by Wednesday 9th
+    assert cal.add(cal.on_or_after(start), -3)[0] == D("2026-09-09")
+    assert cal.clear_days_between(np.array([D("2026-09-09")]), start)[0] == 2
+    assert cal.clear_days_between(np.array([D("2026-09-10")]), start)[0] == 1
+
+
+def test_half_term_closure_and_bank_holiday_are_not_school_days():
+    cal = SchoolCalendar(term_rows=terms_2026(), first_year=2025, last_year=2027)
+    days = np.array([D("2026-10-26"), D("2026-11-02"), D("2026-11-20"), D("2026-12-25"), D("2026-12-21")])
+    assert cal.is_school_day(days).tolist() == [False, True, False, False, False]
+    # across half-term: Friday 23 October to Monday 2 November has no clear school day
+    assert cal.clear_days_between(np.array([D("2026-10-23")]), np.array([D("2026-11-02")]))[0] == 0
+    assert cal.source(dt.date(2026, 10, 1)) == "sheet" and cal.source(dt.date(2024, 10, 1)) == "weekdays"
+    assert "2024/25" in cal.caveat(dt.date(2024, 10, 1))
+    assert cal.caveat(dt.date(2026, 10, 1)) == ""
+
+
+def test_half_term_as_two_terms_or_a_closed_range_gives_the_same_days():
+    split = [TermRow(dt.date(2026, 9, 3), dt.date(2026, 10, 23), "Term"),
+             TermRow(dt.date(2026, 11, 2), dt.date(2026, 12, 18), "Term")]
+    closed = [TermRow(dt.date(2026, 9, 3), dt.date(2026, 12, 18), "Term"),
+              TermRow(dt.date(2026, 10, 26), dt.date(2026, 10, 30), "Closed")]
+    a = SchoolCalendar(term_rows=split, first_year=2025, last_year=2027)
+    b = SchoolCalendar(term_rows=closed, first_year=2025, last_year=2027)
+    span = np.arange(D("2026-09-01"), D("2027-01-01"))
+    assert (a.is_school_day(span) == b.is_school_day(span)).all()
+
+
+@pytest.mark.parametrize("upn,problem", [
+    ("B801200005001", None), ("V855123425001", None), ("U85512342501A", None),
+    ("A801200005001", "check letter"), ("B80120000500", "12 characters"), ("B80120000500I", "cannot end in I"),
+    ("b801200005001", None),
+])
+def test_upn_vectors(upn, problem):
+    got = upn_problem(upn)
+    assert (got is None) if problem is None else (problem in got)
+
+
+def test_temporary_upn():
+    assert is_temporary_upn("U85512342501A") and not is_temporary_upn("B801200005001")
+
+
+def test_nc_year_from_date_of_birth():
+    # Bromley 2024/25: born 01/09/2012 to 31/08/2013 is Year 7
+    assert nc_year(dt.date(2012, 9, 1), dt.date(2024, 11, 1)) == 7
+    assert nc_year(dt.date(2013, 8, 31), dt.date(2024, 11, 1)) == 7
+    assert nc_year(dt.date(2019, 12, 1), dt.date(2024, 11, 1)) == 0
+
+
+def test_compulsory_school_age():
+    first, last = compulsory_school_age(dt.date(2010, 10, 15))
+    assert first == dt.date(2015, 12, 31)
+    assert last == dt.date(2027, 6, 25)          # turns 16 in 2026/27: last Friday in June 2027
+    assert compulsory_school_age(dt.date(2011, 8, 31))[1] == dt.date(2027, 6, 25)
+    assert compulsory_school_age(dt.date(2011, 9, 1))[1] == dt.date(2028, 6, 30)

@@ -1,0 +1,39 @@
+"""workbooks/examples/rules-<family>.xlsx: every rule of the family fires there; clean.xlsx stays clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import apxl
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "workbooks"))
+import make_rule_examples  # noqa: E402
+
+EXAMPLES = ROOT / "workbooks" / "examples"
+FAMILIES = dict(make_rule_examples.modules())
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_every_rule_of_the_family_fires(family):
+    module = FAMILIES[family]
+    report = apxl.validate(EXAMPLES / f"rules-{family}.xlsx", as_of=module.AS_OF)
+    fired = {f.rule for f in report.findings}
+    missing = sorted(set(module.CODES) - fired)
+    assert not missing, f"rules that did not fire in rules-{family}.xlsx: {missing}"
+
+
+def test_the_clean_example_stays_clean():
+    report = apxl.validate(EXAMPLES / "clean.xlsx")
+    assert [(f.rule, f.sheet, f.cell, f.message) for f in report.findings] == []
+
+
+def test_rule_examples_are_what_the_script_makes(tmp):
+    res = subprocess.run([sys.executable, str(ROOT / "workbooks" / "make_rule_examples.py"), "--out", str(tmp)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    for made in tmp.glob("rules-*.xlsx"):
+        assert made.read_bytes() == (EXAMPLES / made.name).read_bytes(), made.name

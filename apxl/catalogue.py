@@ -13,7 +13,6 @@ from typing import Any
 from .findings import Finding
 from .resources import load_schema_file
 
-
 FAMILIES = ("WB", "CE", "PL", "PR", "HR", "CL", "VI", "AT", "EX", "XS")
 
 

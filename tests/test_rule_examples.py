@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 import apxl
-from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "workbooks"))
 import make_rule_examples  # noqa: E402

@@ -81,6 +81,7 @@ def finding(
     fmt.setdefault("sheet", sheet or "")
     fmt.setdefault("cell", cell or "")
     fmt.setdefault("field", column or "")
+    fmt.setdefault("record", record or "")
     message = " ".join(rule.message.format_map(fmt).split())
     return Finding(
         rule=code,

@@ -80,6 +80,9 @@ def validate(
     from .rules import run_rules
 
     findings.extend(run_rules(context))
+    from .rules.explanations import apply_explanations
+
+    findings = apply_explanations(context, findings)
     findings.sort(key=Finding.sort_key)
     report = Report(
         file=workbook.source,

@@ -22,6 +22,14 @@ class Policy:
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
 
+    @property
+    def law(self) -> dict[str, Any]:
+        """The registration-law pack in force: vulnerable SEN codes, full-time hours, the 'most education' test."""
+        pack = dict(self.values["laws"][self.values["registration_law"]])
+        if pack.get("full_time_hours") is None:
+            pack["full_time_hours"] = self.values["full_time_hours"]
+        return pack
+
 
 def load_policy(source: str | os.PathLike[str] | Mapping[str, Any] | None = None) -> Policy:
     values = dict(load_schema_file("policy.yaml"))
@@ -44,7 +52,14 @@ def load_policy(source: str | os.PathLike[str] | Mapping[str, Any] | None = None
         unknown = set(override) - set(values)
         if unknown:
             raise ApxlError(f"unknown policy parameter {sorted(unknown)[0]!r}; known: {', '.join(sorted(values))}")
+        if "laws" in override:   # a pack given in part keeps the rest of its defaults
+            merged = {name: dict(pack) for name, pack in values["laws"].items()}
+            for name, pack in (override["laws"] or {}).items():
+                merged.setdefault(name, {}).update(pack or {})
+            override["laws"] = merged
         values.update(override)
         if "name" not in override and "registration_law" in override:
             values["name"] = override["registration_law"]
+        if values.get("registration_law") not in values["laws"]:
+            raise ApxlError(f"registration_law {values.get('registration_law')!r} is not one of: {', '.join(values['laws'])}")
     return Policy(name=str(values.get("name") or values.get("registration_law")), values=values)

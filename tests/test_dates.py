@@ -83,3 +83,27 @@ def test_compulsory_school_age():
     assert last == dt.date(2027, 6, 25)          # turns 16 in 2026/27: last Friday in June 2027
     assert compulsory_school_age(dt.date(2011, 8, 31))[1] == dt.date(2027, 6, 25)
     assert compulsory_school_age(dt.date(2011, 9, 1))[1] == dt.date(2028, 6, 30)
+
+
+def test_policy_terms_apply_where_the_workbook_has_none():
+    from apxl.policy import load_policy
+    from apxl.rules.base import _as_date
+
+    policy = load_policy("workbooks/examples/policy-example.yaml")
+    terms = {int(k[:4]): [TermRow(_as_date(e["from"]), _as_date(e["to"]), e["kind"]) for e in v]
+             for k, v in policy["terms"].items()}
+    cal = SchoolCalendar(policy_terms=terms, first_year=2025, last_year=2027)
+    assert cal.source(dt.date(2026, 10, 1)) == "policy"
+    assert not cal.is_school_day(np.array([D("2026-10-28")]))[0]          # half-term in the policy's calendar
+    # the workbook's own Term dates win for the years they cover
+    own = SchoolCalendar(term_rows=[TermRow(dt.date(2026, 9, 1), dt.date(2026, 12, 20), "Term")],
+                         policy_terms=terms, first_year=2025, last_year=2027)
+    assert own.source(dt.date(2026, 10, 1)) == "sheet" and own.is_school_day(np.array([D("2026-10-28")]))[0]
+
+
+def test_registration_law_packs():
+    from apxl.policy import load_policy
+
+    assert load_policy().law["vulnerable_sen"] == ["E"]
+    wide = load_policy({"registration_law": "cwsa2026", "laws": {"cwsa2026": {"full_time_hours": 16}}})
+    assert wide.name == "cwsa2026" and wide.law["vulnerable_sen"] == ["K", "E"] and wide.law["full_time_hours"] == 16

@@ -99,11 +99,9 @@ def _rules(args: argparse.Namespace) -> int:
                             "message": r.message, "source": r.source, "points_at": r.points_at}
                            for r in rules.values()], indent=2, ensure_ascii=False) + "\n"
     elif args.format == "markdown":
-        lines = ["| Code | Severity | Title | Points at | Source |", "|---|---|---|---|---|"]
-        for r in rules.values():
-            sev = r.severity if not r.severities else ", ".join(f"{k}: {v}" for k, v in r.severities.items())
-            lines.append(f"| {r.code} | {sev} | {r.title} | {r.points_at} | {r.source} |")
-        text = "\n".join(lines) + "\n"
+        from .catalogue import markdown
+
+        text = markdown()
     else:
         lines = []
         for r in rules.values():

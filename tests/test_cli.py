@@ -110,7 +110,14 @@ def test_rules_catalogue():
                  "CE001", "CE002", "CE003", "CE004", "CE005", "CE006", "CE007"):
         assert rules[code]["severity"] in ("error", "warning", "info") and rules[code]["message"]
     md = apxl("rules", "--format", "markdown").stdout
-    assert md.startswith("| Code | Severity |") and "| CE007 | warning |" in md
+    assert md.startswith("# apxl rules") and "| CE007 | warning |" in md
+
+
+def test_docs_rules_md_is_the_generated_catalogue():
+    """docs/rules.md is `apxl rules --format markdown`: regenerate it when the catalogue changes."""
+    md = apxl("rules", "--format", "markdown").stdout
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == md, \
+        "docs/rules.md is stale: run `apxl rules --format markdown > docs/rules.md`"
 
 
 def test_map_proposes_a_mapping_that_validate_reads_back(tmp):

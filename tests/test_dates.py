@@ -107,3 +107,33 @@ def test_registration_law_packs():
     assert load_policy().law["vulnerable_sen"] == ["E"]
     wide = load_policy({"registration_law": "cwsa2026", "laws": {"cwsa2026": {"full_time_hours": 16}}})
     assert wide.name == "cwsa2026" and wide.law["vulnerable_sen"] == ["K", "E"] and wide.law["full_time_hours"] == 16
+
+
+def test_vectorised_compulsory_school_age_matches_the_definition():
+    """base.csa_bounds (numpy, all pupils at once) agrees with pupils.compulsory_school_age day by day."""
+    from apxl.rules.base import csa_bounds
+    from workbooks import placement_row, tracker
+
+    births = [dt.date(2010, 1, 1) + dt.timedelta(days=k) for k in range(0, 2400, 7)] + \
+             [dt.date(2012, 2, 29), dt.date(2011, 8, 31), dt.date(2011, 9, 1), dt.date(2010, 12, 31)]
+    book = tracker(placements=[placement_row(f"P-{i}", **{"Date of birth": b}) for i, b in enumerate(births)])
+    ctx = context_of(book, dt.date(2026, 11, 30))
+    first, last = csa_bounds(ctx)
+    for i, born in enumerate(births):
+        assert (first[i].item(), last[i].item()) == compulsory_school_age(born), born
+
+
+def context_of(book, as_of):
+    """The rules' context for an in-memory workbook (tables located and parsed, no rules run)."""
+    from apxl.checks import check_table
+    from apxl.engine import Context
+    from apxl.layout import locate
+    from apxl.mapping import Mapping
+    from apxl.policy import load_policy
+    from apxl.reading import from_memory
+
+    workbook = from_memory(book)
+    layout = locate(workbook, Mapping())
+    for table in layout.tables.values():
+        check_table(table, as_of)
+    return Context(workbook, layout, as_of, load_policy())

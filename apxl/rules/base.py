@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..engine import Context
 
 NAT = np.datetime64("NaT", "D")
+DAY = np.timedelta64(1, "D")
 
 
 def cached(ctx: Context, key: str, make):
@@ -212,34 +213,26 @@ def csa_bounds(ctx: Context) -> tuple[np.ndarray, np.ndarray] | None:
         first = np.full(dob.size, NAT)
         last = np.full(dob.size, NAT)
         if ok.any():
-            years = dob[ok].astype("datetime64[Y]").astype(int) + 1970
-            months = dob[ok].astype("datetime64[M]").astype(int) % 12 + 1
-            day_of = (dob[ok] - dob[ok].astype("datetime64[M]")).astype(int) + 1
-            # the 5th birthday (29 February -> 1 March), then the next prescribed day on or after it
-            fifth = np.array([_nth_birthday(y, m, d, 5) for y, m, d in zip(years, months, day_of)], dtype="datetime64[D]")
-            fy = fifth.astype("datetime64[Y]").astype(int) + 1970
-            prescribed = [(0, "03-31"), (0, "08-31"), (0, "12-31"), (1, "03-31")]
-            candidates = np.stack([np.array([np.datetime64(f"{y + k}-{md}") for y in fy], dtype="datetime64[D]")
-                                   for k, md in prescribed])
+            born = dob[ok]
+            month_start = born.astype("datetime64[M]")
+            years = born.astype("datetime64[Y]").astype(np.int64) + 1970
+            months = month_start.astype(np.int64) % 12 + 1
+            # the 5th birthday (29 February -> 1 March in a common year), then the first prescribed day
+            # (31 March, 31 August, 31 December) on or after it
+            fifth = (month_start + np.timedelta64(60, "M")).astype("datetime64[D]") + (born - month_start.astype("datetime64[D]"))
+            year_start = fifth.astype("datetime64[Y]").astype("datetime64[M]")
+            candidates = np.stack([(year_start + np.timedelta64(k, "M")).astype("datetime64[D]") - DAY
+                                   for k in (3, 8, 12, 15)])          # 31/3, 31/8, 31/12, 31/3 next year
             candidates = np.where(candidates >= fifth, candidates, np.datetime64("9999-12-31"))
             first[ok] = candidates.min(axis=0)
-            # last Friday in June of the school year in which the pupil turns 16
-            ay16 = np.where(months >= 9, years, years - 1) + 16
-            fridays = {y: np.datetime64(last_friday_in_june(int(y) + 1)) for y in np.unique(ay16)}
-            last[ok] = np.array([fridays[y] for y in ay16], dtype="datetime64[D]")
+            # the last Friday in June of the school year in which the pupil turns 16
+            leave_year = np.where(months >= 9, years, years - 1) + 17
+            unique = np.unique(leave_year)
+            fridays = np.array([np.datetime64(last_friday_in_june(int(y))) for y in unique], dtype="datetime64[D]")
+            last[ok] = fridays[np.searchsorted(unique, leave_year)]
         return first, last
 
     return cached(ctx, "csa", make)
-
-
-def _nth_birthday(y: int, m: int, d: int, n: int) -> str:
-    if m == 2 and d == 29 and not _leap(y + n):
-        return f"{y + n}-03-01"
-    return f"{y + n}-{m:02d}-{d:02d}"
-
-
-def _leap(y: int) -> bool:
-    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
 
 
 def of_compulsory_age(ctx: Context, on: np.ndarray) -> np.ndarray:

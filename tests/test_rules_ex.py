@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workbooks import checklist_row, headers, placement_row, tracker
-
 import apxl
+from workbooks import checklist_row, headers, placement_row, tracker
 
 AS_OF = dt.date(2026, 11, 30)
 WHEN = dt.date(2026, 11, 20)

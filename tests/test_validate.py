@@ -266,7 +266,7 @@ def test_redact_removes_names_upns_and_dates_of_birth():
 
 
 def test_report_outputs():
-    report = apxl.validate(tracker(placements=[placement_row("P-1", Surname="")]), as_of=AS_OF)
+    report = apxl.validate(tracker(placements=[placement_row("P-001", Surname="")]), as_of=AS_OF)
     frame = report.to_frame()
     assert list(frame.columns) == ["rule", "severity", "message", "sheet", "cell", "row", "column", "record", "value",
                                    "explained"]

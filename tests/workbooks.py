@@ -11,6 +11,7 @@ from rule_examples.common import *  # noqa: E402,F403
 from rule_examples.common import (  # noqa: E402,F401
     FIXED,
     checklist_row,
+    done_checklist_row,
     headers,
     placement_row,
     provider_row,

@@ -59,7 +59,7 @@ def headers(sheet: str) -> list[str]:
 def placement_row(pid: str = "P-001", **over: Any) -> list[Any]:
     values = {
         "Placement ID": pid, "UPN": "B801200005001", "Surname": "Testpupil", "Forename": "Alex",
-        "Date of birth": dt.date(2012, 5, 1), "NC year": 9, "SEN status": "N", "Looked after": "No",
+        "Date of birth": dt.date(2012, 5, 1), "NC year": 10, "SEN status": "N", "Looked after": "No",
         "Provider ID": "AP-01", "Placement basis": "Agreed with parent", "Reason": "",
         "Start date": dt.date(2026, 9, 14), "Planned end date": dt.date(2027, 2, 12), "Actual end date": "",
         "AP hours per week": 10, "School hours per week": 15, "Attendance code": "B",
@@ -88,6 +88,15 @@ def checklist_row(pid: str = "P-001", **over: Any) -> list[Any]:
     return [values[h] for h in headers("Checklist")]
 
 
+def done_checklist_row(pid: str = "P-001", **over: Any) -> list[Any]:
+    """A Checklist row with every item done on time for the default placement (start 14/09/2026)."""
+    done = {f.name: dt.date(2026, 9, 1) for f in sheet_schemas()["Checklist"].items}
+    done.update({"First monitoring visit": dt.date(2026, 9, 25), "Off-site direction notice sent": "N/A",
+                 "Exit plan agreed": "", "End of placement review": ""})
+    done.update(over)
+    return checklist_row(pid, **done)
+
+
 def setup_rows(**over: Any) -> list[list[Any]]:
     values = {"School name": "Oakfield Academy", "School URN": "123456", "LAESTAB": "8554001",
               "Partnership": "Melton", "Academic year": "2026/27", "Return date": dt.date(2026, 11, 30),
@@ -103,7 +112,7 @@ def tracker(placements: list[list[Any]] | None = None, providers: list[list[Any]
         "Setup": setup_rows(),
         "Placements": [headers("Placements")] + (placements if placements is not None else [placement_row()]),
         "Providers": [headers("Providers")] + (providers if providers is not None else [provider_row()]),
-        "Checklist": [headers("Checklist")] + (checklist if checklist is not None else [checklist_row()]),
+        "Checklist": [headers("Checklist")] + (checklist if checklist is not None else [done_checklist_row()]),
     }
     book.update(extra)
     return book

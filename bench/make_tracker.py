@@ -249,7 +249,7 @@ def make_placement(rng: random.Random, i: int, provs: list[dict]) -> dict:
     prov = provs[rng.randrange(len(provs))]
     nc = rng.choices([6, 7, 8, 9, 10, 11], [3, 8, 15, 22, 27, 25])[0]
     # Year Y in 2026/27: born 1 Sep (2020 - Y) to 31 Aug (2021 - Y).
-    dob = dt.date(2020 - nc, 9, 1) + dt.timedelta(days=rng.randint(0, 364))
+    dob = dt.date(2021 - nc, 9, 1) + dt.timedelta(days=rng.randint(0, 364))   # NC year nc in 2026/27
     sen = rng.choices("NKE", [50, 35, 15])[0]
     lac = "Y" if rng.random() < 0.08 else "N"
     basis = rng.choices(["Off-site direction", "Agreed with parent", "LA arranged"], [60, 25, 15])[0]

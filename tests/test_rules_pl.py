@@ -466,3 +466,12 @@ def test_file_and_memory_give_the_same_pl_findings(tmp):
     path = write_xlsx(tmp / "t.xlsx", book(*rows))
     strip = lambda r: [(f.rule, f.cell, f.record, f.value, f.message) for f in r.findings if f.rule.startswith("PL")]  # noqa: E731
     assert strip(run(path)) == strip(memory) and len(strip(memory)) == 3
+
+
+def test_many_placements_of_one_upn_are_counted_and_named_in_part():
+    """A UPN copied down a whole column: every placement overlaps the rest, and says how many."""
+    rows = [pl(f"P-{i:03d}", **{"Start date": D(2026, 9, 1) + dt.timedelta(days=i % 30)}) for i in range(300)]
+    report = run(book(*rows))
+    hits = found(report, "PL012")
+    assert len(hits) == 300
+    assert all(f.message.count("placement P-") == 5 and "and 294 more placements" in f.message for f in hits)

@@ -588,48 +588,59 @@ def time_limits(ctx: Context) -> Iterator[Finding]:
 
 @rule("PL012")
 def overlapping_placements(ctx: Context) -> Iterator[Finding]:
+    """Two placements of one UPN overlap: they share a day, unless one ends on the day the other starts.
+
+    Placements i and j overlap when s_j < e_i and s_i < e_j. For each placement the number of others
+    it overlaps is counted with two binary searches per UPN group (O(n log n), whatever the data), and
+    only the placements that overlap something are looked at one by one, to name the others.
+    """
     table, sp, state = _placements(ctx), spans(ctx), upn_state(ctx)
     if table is None or sp is None or state is None:
         return
     rows = np.flatnonzero(state.valid & sp.known)
     if rows.size < 2:
         return
-    keys = pd.Series(state.key[rows], dtype=object)
-    group = pd.factorize(keys)[0]
-    start, end = sp.start[rows].astype(np.int64), sp.end[rows].astype(np.int64)
-    order = np.lexsort((end, start, group))
+    group = pd.factorize(pd.Series(state.key[rows], dtype=object))[0].astype(np.int64)
+    base = sp.start[rows].astype(np.int64).min() - 1
+    start = sp.start[rows].astype(np.int64) - base            # 1 ... span, small positive integers
+    end = sp.end[rows].astype(np.int64) - base
+    order = np.lexsort((start, group))
     g, s, e, r = group[order], start[order], end[order], rows[order]
-    pairs_a: list[np.ndarray] = []
-    pairs_b: list[np.ndarray] = []
-    alive = np.arange(r.size - 1)
-    k = 1
-    while alive.size:
-        j = alive + k
-        inside = j < r.size
-        alive, j = alive[inside], j[inside]
-        # sorted by start: once a later placement starts on or after this one's end, so do all after it.
-        # (A one-day placement on another's start day sorts first, by its end, and does not reach it: it
-        # ends on the day the other starts, the one exception rules.md makes.)
-        reach = (g[j] == g[alive]) & (s[j] < e[alive])
-        alive, j = alive[reach], j[reach]
-        pairs_a.append(r[alive])
-        pairs_b.append(r[j])
-        k += 1
-    if not pairs_a:
-        return
-    a, b = np.concatenate(pairs_a), np.concatenate(pairs_b)
-    if a.size == 0:
-        return
-    both = np.concatenate([a, b])
-    other = np.concatenate([b, a])
-    order = np.lexsort((other, both))
-    both, other = both[order], other[order]
-    cuts = np.flatnonzero(np.diff(both)) + 1
+    wide = np.int64(1) << 32
+    starts_key = g * wide + s                                   # sorted
+    ends_key = np.sort(g * wide + e)
+    first = np.searchsorted(starts_key, g * wide, "left")       # where each group begins
+    began_before_my_end = np.searchsorted(starts_key, g * wide + e, "left") - first     # s_j < e_i
+    ended_by_my_start = np.searchsorted(ends_key, g * wide + s, "right") - first        # e_j <= s_i
+    one_day = s == e
+    same_day = pd.Series(one_day.astype(np.int64)).groupby([g, s]).transform("sum").to_numpy()
+    count = began_before_my_end - (ended_by_my_start - np.where(one_day, same_day, 0)) - (s < e)
     upns = texts(table, "UPN")
-    for mine, theirs in zip(np.split(both, cuts), np.split(other, cuts)):
-        i = int(mine[0])
-        named = [f"placement {table.record(int(j)) or 'on row ' + str(table.location(int(j))[2])} "
-                 f"({day_text(sp.start[j])} to {day_text(sp.end[j])})" for j in theirs]
-        others = "; ".join(named)
-        yield at("PL012", table, i, "UPN", upn=str(upns[i]).strip(), others=others,
+    for k in np.flatnonzero(count > 0):
+        i = int(r[k])
+        others = [int(r[j]) for j in _overlapping(k, g, s, e, limit=NAMED_OVERLAPS)]
+        named = [f"placement {table.record(j) or 'on row ' + str(table.location(j)[2])} "
+                 f"({day_text(sp.start[j])} to {day_text(sp.end[j])})" for j in others]
+        more = int(count[k]) - len(named)
+        text = "; ".join(named) + (f"; and {more} more placement{'s' if more != 1 else ''}" if more > 0 else "")
+        yield at("PL012", table, i, "UPN", upn=str(upns[i]).strip(), others=text,
                  start=day_text(sp.start[i]), end=day_text(sp.end[i]))
+
+
+NAMED_OVERLAPS = 5
+
+
+def _overlapping(k: int, g: np.ndarray, s: np.ndarray, e: np.ndarray, limit: int) -> list[int]:
+    """Up to `limit` positions (in the sorted order) of placements that overlap position k."""
+    found: list[int] = []
+    j = k - 1
+    while j >= 0 and g[j] == g[k] and len(found) < limit:       # earlier starts: overlap if they end after s_k
+        if e[j] > s[k] and s[j] < e[k]:
+            found.append(j)
+        j -= 1
+    j = k + 1
+    while j < g.size and g[j] == g[k] and s[j] < e[k] and len(found) < limit:
+        if s[k] < e[j]:
+            found.append(j)
+        j += 1
+    return sorted(found)

@@ -82,7 +82,9 @@ def finding(
     fmt.setdefault("cell", cell or "")
     fmt.setdefault("field", column or "")
     fmt.setdefault("record", record or "")
-    message = " ".join(rule.message.format_map(fmt).split())
+    message = rule.message.format_map(fmt)
+    if "  " in message or "\n" in message:
+        message = " ".join(message.split())
     return Finding(
         rule=code,
         severity=severity,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -41,6 +42,7 @@ class Finding:
         return asdict(self)
 
 
+@lru_cache(maxsize=65536)
 def _column_number(cell: str | None) -> int:
     if not cell:
         return 0

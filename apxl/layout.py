@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ HEADER_SEARCH_ROWS = 20
 APXL_SHEETS = {"warnings", "apxl warnings", "start", "lists", "apxl lists"}
 
 
+@lru_cache(maxsize=1024)
 def col_letter(index: int) -> str:
     """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
     letters = ""

@@ -64,7 +64,9 @@ def shown(value: Any) -> str:
         if value.time() == dt.time(0):
             return value.date().isoformat()
         return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
+    if isinstance(value, dt.time):
+        return value.isoformat(timespec="minutes" if not value.second and not value.microsecond else "seconds")
+    if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         minutes = int(round(value.total_seconds() / 60))

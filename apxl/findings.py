@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -39,7 +39,9 @@ class Finding:
         return (rank, self.rule, self.sheet or "", self.row or 0, _column_number(self.cell), self.record or "")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"rule": self.rule, "severity": self.severity, "sheet": self.sheet, "cell": self.cell,
+                "row": self.row, "column": self.column, "record": self.record, "value": self.value,
+                "message": self.message, "explained": self.explained}
 
 
 @lru_cache(maxsize=65536)
@@ -98,8 +100,14 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    def to_json(self) -> str:
+        """The JSON of the spec, one finding per line (json's C encoder: fast for thousands of findings)."""
+        head = {k: v for k, v in self.to_dict().items() if k != "findings"}
+        lines = [json.dumps(f.to_dict(), ensure_ascii=False) for f in self.findings]
+        text = json.dumps(head, ensure_ascii=False)[:-1]
+        if not lines:
+            return text + ', "findings": []}'
+        return text + ', "findings": [\n  ' + ",\n  ".join(lines) + "\n]}"
 
     def to_frame(self):
         """The findings as a pandas DataFrame, one row per finding, in report order."""

@@ -132,7 +132,13 @@ def _match(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 def _limit(ctx: Context) -> float:
-    return float(ctx.policy.get("full_time_hours", 18))
+    """Full-time means more than this many hours a week: the registration-law pack's, else the policy's."""
+    return float(ctx.policy.law["full_time_hours"])
+
+
+def _vulnerable_sen(ctx: Context) -> list[str]:
+    """The SEN statuses that make one full-time pupil enough (E under esa2008; K and E under cwsa2026)."""
+    return list(ctx.policy.law["vulnerable_sen"])
 
 
 def _law(ctx: Context) -> str:
@@ -140,7 +146,7 @@ def _law(ctx: Context) -> str:
 
 
 def _who(ctx: Context) -> str:
-    return "looked after or with special educational needs" if _law(ctx) == "cwsa2026" \
+    return "looked after or with special educational needs" if "K" in _vulnerable_sen(ctx) \
         else "looked after or with an EHC plan"
 
 
@@ -297,7 +303,7 @@ def vulnerable_full_time_pupil(ctx: Context) -> list[Finding]:
         return []
     looked_after = texts(table, "Looked after")[sweep.rows] == "Yes"
     sen = texts(table, "SEN status")[sweep.rows]
-    needs = np.isin(sen, ["K", "E"] if _law(ctx) == "cwsa2026" else ["E"])
+    needs = np.isin(sen, _vulnerable_sen(ctx))
     vulnerable = np.flatnonzero(looked_after | needs)
     if vulnerable.size == 0:
         return []
@@ -354,7 +360,7 @@ def _why(ctx: Context, looked_after: np.ndarray, sen: np.ndarray) -> list[str]:
         parts = ["is looked after"] if lac else []
         if s == "E":
             parts.append("has an EHC plan")
-        elif s == "K" and _law(ctx) == "cwsa2026":
+        elif s == "K" and "K" in _vulnerable_sen(ctx):
             parts.append("has special educational needs (SEN support)")
         out.append(" and ".join(parts))
     return out

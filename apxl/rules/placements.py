@@ -540,7 +540,7 @@ def time_limits(ctx: Context) -> Iterator[Finding]:
     live = sp.active_or_planned(ctx.as_of) & unregistered
     if not live.any():
         return
-    full_time = float(ctx.policy.get("full_time_hours"))
+    full_time = float(ctx.policy.law["full_time_hours"])
     tt = timetable_summary(ctx)
     hours = numbers(table, "AP hours per week")
     by_timetable = np.zeros(n, dtype=bool)

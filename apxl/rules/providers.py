@@ -17,7 +17,7 @@ import pandas as pd
 from ..findings import Finding
 from ..layout import Table
 from . import rule
-from .base import at, cached, days, provider_rows, spans, texts, usable
+from .base import add_months, at, blank, cached, days, provider_rows, spans, texts, usable
 from .placements import REGISTRATION_WORDS, day_text, isin
 
 if TYPE_CHECKING:
@@ -57,15 +57,6 @@ def live_by_provider(ctx: Context) -> Live | None:
         return Live(order=order, offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
 
     return cached(ctx, "pr_live", make)
-
-
-def add_months(day: np.ndarray, months: int) -> np.ndarray:
-    """Each date plus whole calendar months (31 January + 1 month is 28 or 29 February). No NaT."""
-    month = day.astype("datetime64[M]")
-    into = day - month.astype("datetime64[D]")
-    target = month + months
-    last = (target + 1).astype("datetime64[D]") - DAY
-    return np.minimum(target.astype("datetime64[D]") + into, last)
 
 
 def _names(providers: Table) -> np.ndarray:
@@ -240,9 +231,7 @@ def urn_for_unregistered(ctx: Context) -> Iterator[Finding]:
         yield at("PR008", providers, j, "URN", name=names[j], shown=urn[j])
 
 
-def _blank(table: Table, field: str) -> np.ndarray:
-    parsed = table.parsed.get(field)
-    return parsed.blank if parsed is not None else np.ones(len(table), dtype=bool)
+_blank = blank
 
 
 # --- PR009: insurance --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..findings import Finding
 from . import rule
-from .base import at, calendar, days, fmt_day, provider_rows, raw_text, spans, texts, usable
+from .base import add_months, at, calendar, days, fmt_day, provider_rows, raw_text, spans, texts, usable
 
 if TYPE_CHECKING:
     from ..engine import Context
@@ -66,23 +66,12 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def add_months(day: np.ndarray, months: int) -> np.ndarray:
-    """Each date plus whole months; a day the month lacks becomes its last day (31/01 + 1 -> 28/02)."""
-    month = day.astype("datetime64[M]")
-    offset = (day - month.astype("datetime64[D]")).astype(np.int64)
-    target = month + np.timedelta64(int(months), "M")
-    length = ((target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-    return target.astype("datetime64[D]") + np.minimum(offset, length - 1).astype("timedelta64[D]")
-
-
 @lru_cache(maxsize=4096)
 def day_number_text(day: int) -> str:
     return fmt_day(np.datetime64(day, "D"))
 
 
-def day_text(day: np.datetime64) -> str:
-    """fmt_day for a datetime64, remembered (findings repeat the same few dates many times)."""
-    return "" if np.isnat(day) else day_number_text(int(day.astype("datetime64[D]").astype(np.int64)))
+day_text = fmt_day
 
 
 def _has(table: Table | None, *fields: str) -> bool:

@@ -64,6 +64,7 @@ def validate(
         for grid in workbook.sheets.values():
             grid.release()          # a workbook we opened: the tables now hold every value the checks need
     findings: list[Finding] = list(layout.findings)
+    findings.extend(_template_version_findings(workbook))
 
     setup_findings, return_date = _check_setup(layout)
     findings.extend(setup_findings)
@@ -92,6 +93,30 @@ def validate(
         policy=the_policy.name,
     )
     return report.redacted(_personal_values(layout)) if redact else report
+
+
+# --- WB007: a workbook made from an older apxl template -----------------------------------------------
+
+
+def _template_version_findings(workbook: Workbook) -> list[Finding]:
+    """One WB007 when the workbook's `apxl_template_version` is older than the current template.
+
+    A school's own tracker (no version) and a version apxl cannot read or does not know as older get nothing.
+    """
+    version = workbook.template_version
+    if not version:
+        return []
+    from . import TEMPLATE_VERSION
+    from .template import changes_since, version_key
+
+    old, current = version_key(version), version_key(TEMPLATE_VERSION)
+    if old is None or current is None or old >= current:
+        return []
+    return [finding("WB007", version=version, current=TEMPLATE_VERSION, changes=changes_since(version),
+                    file=os.path.basename(workbook.source) or "tracker.xlsx")]
+
+
+# ------------------------------------------------------------------------------------------------------
 
 
 def _with_records(findings: list[Finding], layout: Layout) -> list[Finding]:

@@ -24,6 +24,18 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--policy", metavar="POLICY.yaml", help="override policy parameters")
     v.add_argument("--sheets", metavar="SHEET", nargs="+", help=argparse.SUPPRESS)
     v.add_argument("--redact", action="store_true", help="leave pupil names, UPNs and dates of birth out")
+    v.add_argument("--annotate", metavar="OUT", help="also write a copy of FILE with the findings marked (.xlsx/.xlsm)")
+    v.add_argument("--no-notes", action="store_true", help="with --annotate: highlights and Warnings sheet, no notes")
+    v.add_argument("--in-place", action="store_true",
+                   help="mark FILE itself (through a temporary file, keeping FILE.bak); refused while Excel has it open")
+
+    c = sub.add_parser("clear", help="write a copy without apxl's marks (highlights, Warnings sheet)")
+    c.add_argument("file", metavar="FILE")
+    c.add_argument("--output", metavar="OUT", help="where to write the cleared copy")
+    c.add_argument("--in-place", action="store_true", help="clear FILE itself (keeping FILE.bak)")
+
+    t = sub.add_parser("template", help="write the empty tracker template, built from apxl's schemas")
+    t.add_argument("output", metavar="OUT.xlsx", help="where to write it (.xlsx; the .xlsm with buttons is not available yet)")
 
     r = sub.add_parser("rules", help="print the rule catalogue")
     r.add_argument("--format", choices=("text", "markdown", "json"), default="text")
@@ -60,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "clear":
+            return _clear(args)
+        if args.command == "template":
+            return _template(args)
         if args.command == "rules":
             return _rules(args)
         if args.command == "map":
@@ -89,9 +105,74 @@ def _write(text: str, output: str | None) -> None:
         raise ApxlError(f"{output}: cannot write the report ({exc.strerror or exc})") from None
 
 
+def _mark_target(args: argparse.Namespace) -> str | None:
+    """Where `validate --annotate/--in-place` writes, after the refusals that need no checking."""
+    target = args.annotate
+    if args.in_place:
+        if target is not None and not _same(target, args.file):
+            raise _error(f"--in-place marks {args.file} itself: leave out --annotate, or give --annotate {args.file}")
+        target = args.file
+    if target is None:
+        return None
+    _refuse(args.file, target, args.in_place)
+    return target
+
+
+def _same(a: str, b: str) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _error(text: str):
+    from .errors import ApxlError
+
+    return ApxlError(text)
+
+
+def _refuse(src: str, out: str, in_place: bool) -> None:
+    from .annotate import UNSUPPORTED, lock_file
+
+    if not os.path.exists(src):
+        raise _error(f"{src}: no such file")
+    if _same(src, out):
+        if not in_place:
+            raise _error(f"{out} is the input file: give another name, or --in-place to change it (keeping a .bak)")
+        lock = lock_file(src)
+        if lock is not None:
+            raise _error(f"{src}: Excel has it open ({os.path.basename(lock)} beside it); close it in Excel first")
+    elif os.path.exists(out) and lock_file(out) is not None:
+        raise _error(f"{out}: Excel has it open ({os.path.basename(lock_file(out))} beside it); close it in Excel first")
+    if src.lower().endswith(UNSUPPORTED):
+        raise _error(f"{src}: apxl writes marks only into .xlsx and .xlsm files; save it as .xlsx in Excel first")
+
+
+def _write_marked(action, src: str, out: str) -> None:
+    """annotate/clear into `out`; over `src` itself, keep a backup first (the write is an atomic rename)."""
+    if _same(src, out):
+        import shutil
+
+        try:
+            shutil.copy2(src, src + ".bak")
+        except OSError as exc:
+            raise _error(f"{src}.bak: cannot keep a backup ({exc.strerror or exc})") from None
+        action(src, src, in_place=True)
+    else:
+        action(src, out)
+
+
 def _validate(args: argparse.Namespace) -> int:
+    from .annotate import UNSUPPORTED
     from .engine import validate
 
+    target: str | None = None
+    no_copy = None
+    if args.annotate or args.in_place:
+        if args.file.lower().endswith(UNSUPPORTED):
+            no_copy = _error(f"{args.file}: apxl writes marks only into .xlsx and .xlsm files, so no marked copy "
+                             "was written; save it as .xlsx in Excel first")
+        else:
+            target = _mark_target(args)
     report = validate(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy,
                       sheets=args.sheets, redact=args.redact)
     if args.format == "json":
@@ -101,7 +182,34 @@ def _validate(args: argparse.Namespace) -> int:
 
         text = to_text(report)
     _write(text, args.output)
+    if no_copy is not None:
+        raise no_copy
+    if target is not None:
+        from functools import partial
+
+        from .annotate import annotate
+
+        try:
+            _write_marked(partial(annotate, report=report, notes=not args.no_notes), args.file, target)
+        except OSError as exc:
+            raise _error(f"{target}: cannot write the marked copy ({exc.strerror or exc})") from None
     return report.exit_code
+
+
+def _clear(args: argparse.Namespace) -> int:
+    from .annotate import clear
+
+    if args.output is None and not args.in_place:
+        raise _error("say where the cleared copy goes: --output OUT, or --in-place to clear FILE itself")
+    if args.output is not None and args.in_place and not _same(args.output, args.file):
+        raise _error(f"--in-place clears {args.file} itself: leave out --output")
+    out = args.file if args.in_place else args.output
+    _refuse(args.file, out, args.in_place)
+    try:
+        _write_marked(clear, args.file, out)
+    except OSError as exc:
+        raise _error(f"{out}: cannot write the cleared copy ({exc.strerror or exc})") from None
+    return 0
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -133,4 +241,12 @@ def _map(args: argparse.Namespace) -> int:
 
     text = propose_mapping(args.file)
     _write(text, args.output)
+    return 0
+
+
+def _template(args: argparse.Namespace) -> int:
+    from .template import build_template
+
+    path = build_template(args.output)
+    print(f"apxl: wrote the template to {path}", file=sys.stderr)
     return 0

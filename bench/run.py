@@ -49,6 +49,9 @@ BAR_CLI = 1.5          # apxl CLI process / bare import process
 BAR_FLOOR = 3.0        # apxl.validate / calamine floor, every rule on (issue 3; the core alone was held to 2.5)
 BAR_PEER = 4.0         # frictionless / apxl Placements-only, at PEER_BAR_N
 PEER_BAR_N = 10_000
+BAR_ANNOTATE = 1.0     # writing the annotated copy, given its findings / calamine floor, at ANNOTATE_BAR_N
+ANNOTATE_BAR_N = 10_000
+BAR_ANNOTATE_CLI = 2.0  # whole `apxl validate --annotate` process / bare import, at N = 1,000
 BAR_RSS_MB = 1024.0    # peak RSS of apxl.validate at the largest in-process N (100,000 in a full run)
 
 
@@ -195,8 +198,9 @@ def probe_library(py: str, env: dict) -> str | None:
     return p.stdout.strip() or (p.stderr.strip().splitlines() or ["unknown error"])[-1]
 
 
-def cli_cmd(py: str, path: Path) -> list[str]:
-    return [py, "-m", "apxl", "validate", str(path), "--format", "json", "--as-of", AS_OF]
+def cli_cmd(py: str, path: Path, annotate: Path | None = None) -> list[str]:
+    cmd = [py, "-m", "apxl", "validate", str(path), "--format", "json", "--as-of", AS_OF]
+    return cmd + (["--annotate", str(annotate)] if annotate else [])
 
 
 def probe_cli(py: str, env: dict, path: Path, timeout: float) -> str | None:
@@ -263,11 +267,15 @@ def measure_cli(py, env, files, runs, timeout, lib_reason):
         run_process(bare, env, timeout)                       # warm-up, discarded
         if not cli_reason:
             run_process(cli_cmd(py, path), env, timeout)
-        b_runs, a_runs = [], []
+        b_runs, a_runs, m_runs = [], [], []
+        marked = Path(tempfile.gettempdir()) / f"apxl-bench-marked-{n}.xlsx"
+        with_annotate = not cli_reason and n == 1000
         for _ in range(runs):
             b_runs.append(run_process(bare, env, timeout))
             if not cli_reason:
                 a_runs.append(run_process(cli_cmd(py, path), env, timeout))
+            if with_annotate:
+                m_runs.append(run_process(cli_cmd(py, path, marked), env, timeout))
         b = Stat(b_runs)
         bad_b = [r.rc for r in b_runs if r.rc != 0]
         row(n, f"bare `python -c \"{BARE_CODE}\"` (process)", b, "1.00 (base)",
@@ -292,6 +300,17 @@ def measure_cli(py, env, files, runs, timeout, lib_reason):
         note = f"exit {','.join(map(str, a.rcs))}; " + cli_recall(good[-1].stdout, path)
         row(n, what, a, f"{ratio:.2f}×", f"≤ {BAR_CLI}×", verdict(ratio <= BAR_CLI and not bad),
             note + ("; " + bad_note if bad_note else ""))
+        if with_annotate:
+            good_m = [r for r in m_runs if cli_ok(r)]
+            what_m = "apxl CLI `validate --format json --annotate OUT` (process)"
+            if not good_m:
+                row(n, what_m, None, "–", f"≤ {BAR_ANNOTATE_CLI}×", "**FAIL**", "every run failed")
+            else:
+                m = Stat(good_m)
+                ratio_m = m.median / b.median
+                row(n, what_m, m, f"{ratio_m:.2f}×", f"≤ {BAR_ANNOTATE_CLI}×",
+                    verdict(ratio_m <= BAR_ANNOTATE_CLI and len(good_m) == runs), f"exit {','.join(map(str, m.rcs))}")
+            marked.unlink(missing_ok=True)
 
 
 def step_cmd(py, step, path):
@@ -299,7 +318,7 @@ def step_cmd(py, step, path):
 
 
 def measure_inproc(py, env, files, runs, timeout, lib_reason, warm_file):
-    steps = ["floor", "frictionless"] + ([] if lib_reason else ["apxl", "apxl_placements"])
+    steps = ["floor", "frictionless"] + ([] if lib_reason else ["apxl", "apxl_placements", "annotate"])
     log(f"warm-up round of {', '.join(steps)} on {warm_file.name} ...")
     for s in steps:
         run_process(step_cmd(py, s, warm_file), env, timeout)
@@ -342,6 +361,18 @@ def measure_inproc(py, env, files, runs, timeout, lib_reason, warm_file):
             row(n, "apxl.validate, sheets=[\"Placements\"]", p if p.n else None,
                 f"{p.median / fl.median:.2f}× floor" if p.n and fl.n else "–", "–", "–" if p.n else "**FAIL**",
                 f"{p.last.get('findings', '?')} findings" if p.n else "every run failed: " + errs["apxl_placements"])
+            m = st["annotate"]
+            bar_here = n == ANNOTATE_BAR_N
+            if m.n and fl.n:
+                ratio_m = m.median / fl.median
+                row(n, "annotated copy written, given its findings (the call only)", m, f"{ratio_m:.2f}×",
+                    f"≤ {BAR_ANNOTATE:g}×" if bar_here else "(info)",
+                    verdict(ratio_m <= BAR_ANNOTATE and m.n == runs) if bar_here else "–",
+                    f"{m.last.get('findings', '?'):,} findings marked; copy {m.last.get('out_mb', '?')} MB")
+            else:
+                row(n, "annotated copy written, given its findings (the call only)", None, "–",
+                    f"≤ {BAR_ANNOTATE:g}×" if bar_here else "(info)", "**FAIL**" if bar_here else "–",
+                    "every run failed: " + errs["annotate"])
         fr = st["frictionless"]
         if fr.n:
             frec = fr.last.get("recall", {})

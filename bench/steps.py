@@ -251,8 +251,26 @@ def step_apxl_placements(path: Path) -> dict:
     return _apxl(path, ["Placements"])
 
 
+def step_annotate(path: Path) -> dict:
+    """Write the annotated copy of `path`, given its findings (validation is done first and not timed)."""
+    import tempfile
+
+    import apxl
+    from apxl.annotate import annotate
+
+    preimport(apxl)
+    report = apxl.validate(str(path), as_of=AS_OF)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / ("marked" + path.suffix)
+        t0 = time.perf_counter()
+        annotate(path, out, report, checked="2026-11-30 09:00")
+        op_s = time.perf_counter() - t0
+        size = out.stat().st_size
+    return {"op_s": op_s, "findings": len(report.findings), "out_mb": round(size / 1e6, 2)}
+
+
 STEPS = {"floor": step_floor, "frictionless": step_frictionless, "apxl": step_apxl,
-         "apxl_placements": step_apxl_placements}
+         "apxl_placements": step_apxl_placements, "annotate": step_annotate}
 
 
 def main() -> None:

@@ -44,14 +44,14 @@ class Finding:
                 "message": self.message, "explained": self.explained}
 
 
-@lru_cache(maxsize=65536)
 def _column_number(cell: str | None) -> int:
-    if not cell:
-        return 0
+    return _letters_number(cell.rstrip("0123456789")) if cell else 0
+
+
+@lru_cache(maxsize=4096)
+def _letters_number(letters: str) -> int:
     n = 0
-    for ch in cell:
-        if not ch.isalpha():
-            break
+    for ch in letters:
         n = n * 26 + (ord(ch.upper()) - 64)
     return n
 

@@ -12,15 +12,27 @@ apxl created, separated by "/", a character Excel does not allow in sheet names)
 
 The bytes are deterministic (a fixed creation date; XlsxWriter fixes the zip timestamps), so the committed
 workbooks/template.xlsx can be compared with a fresh build to catch a template gone stale against schemas/.
+
+`build_template("tracker.xlsm")` writes the same workbook plus xlwings' standalone VBA project (xl/vbaProject.bin
+of quickstart_standalone.xlsm in the pinned xlwings wheel, unchanged: xlwings.bas with RunPython, Dictionary.cls,
+Module1.SampleCall) and two form buttons on the Start sheet: Check tracker runs SampleCall, which runs
+`import tracker; tracker.main()`, so `tracker.py` (calling apxl.excel.check_caller) is written beside it; Clear
+checks is wired to ApxlClearChecks, a macro that VBA project does not have yet (docs/excel.md: how to add it).
+Nothing here has been run in Excel: see docs/excel.md, "What was and was not verified here".
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
+import importlib.util
 import io
+import keyword
 import os
 import re
+import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +52,39 @@ LAST_DATE = dt.date(2100, 12, 31)
 DATE_FORMAT = "dd/mm/yyyy"
 TIME_FORMAT = "hh:mm"
 NCYEAR_LIST = ("R", *(str(n) for n in range(1, 15)))
+
+# The .xlsm: xlwings' own standalone VBA project, taken from the pinned wheel (pyproject.toml pins the same).
+XLWINGS_VERSION = "0.37.8"
+VBA_SOURCE = "quickstart_standalone.xlsm"   # in the xlwings package; its VBA has xlwings.bas and SampleCall
+CHECK_BUTTON = "Check tracker"
+CLEAR_BUTTON = "Clear checks"
+CHECK_MACRO = "SampleCall"          # xlwings' macro: RunPython "import <workbook stem>; <stem>.main()"
+CLEAR_MACRO = "ApxlClearChecks"     # not in xlwings' VBA project: docs/excel.md says how to add it in Excel
+BUTTON_CELLS = {CHECK_BUTTON: "B2", CLEAR_BUTTON: "B5"}
+MODULE_MARK = "# Written by `apxl template`"
+_TAKEN_NAMES = frozenset({"apxl", "xlwings", "pandas", "pandera", "numpy", "yaml", "holidays", "python_calamine",
+                          "openpyxl", "xlsxwriter", "pywintypes", "pythoncom", "win32com", "pywin32"})
+MODULE_TEMPLATE = '''# Written by `apxl template` beside {stem}.xlsm: do not rename one without the other.
+"""The Python side of the Check tracker button in {stem}.xlsm.
+
+The button runs xlwings' SampleCall macro (xlwings {xlwings}), which runs
+`import {stem}; {stem}.main()` with the workbook's folder first on sys.path: that is why this file has
+the workbook's name and sits beside it. Rename the workbook and the button looks for a module of the
+new name; rename this file to match (or build a fresh template with `apxl template NEW.xlsm`).
+"""
+
+from apxl.excel import check_caller, clear_caller
+
+
+def main() -> None:
+    """Check tracker: check the workbook that pressed the button and mark what apxl finds."""
+    check_caller()
+
+
+def clear() -> None:
+    """Clear checks: remove what Check tracker added (for a macro RunPython "import {stem}; {stem}.clear()")."""
+    clear_caller()
+'''
 
 # What each template version changed, newest last. WB007 quotes the entries newer than a workbook's.
 TEMPLATE_HISTORY: tuple[tuple[str, str], ...] = (
@@ -76,22 +121,83 @@ def changes_since(version: str) -> str:
 
 
 def build_template(path: str | os.PathLike[str], *, version: str = TEMPLATE_VERSION) -> Path:
-    """Write the .xlsx template to `path` (atomically) and return the path.
+    """Write the template to `path` (atomically) and return the path.
 
-    Raises ApxlError with a one-line reason for an .xlsm request (not built yet) or a path that cannot
-    be written. `version` is for tests: a template "from an older version".
+    OUT.xlsx is the plain template. OUT.xlsm is the same workbook plus xlwings' standalone VBA project and
+    the Check tracker and Clear checks buttons on the Start sheet; `<stem>.py` is written beside it, because
+    the Check tracker button (xlwings' SampleCall) runs `import <stem>; <stem>.main()`.
+
+    Raises ApxlError with a one-line reason for another suffix, an .xlsm whose name cannot be imported as a
+    Python module, a module file beside it that apxl did not write, a missing or different xlwings, or a path
+    that cannot be written. `version` is for tests: a template "from an older version".
     """
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix == ".xlsm":
-        raise ApxlError(f"{target}: the .xlsm template (with the Check tracker button) is not available yet; "
-                        "build an .xlsx template instead")
-    if suffix != ".xlsx":
-        raise ApxlError(f"{target}: the template is an Excel workbook: give a path ending in .xlsx")
-    data = template_bytes(version=version)
+    if suffix not in (".xlsx", ".xlsm"):
+        raise ApxlError(f"{target}: the template is an Excel workbook: give a path ending in .xlsx "
+                        "(or .xlsm for the one with the Check tracker button)")
     directory = target.parent if str(target.parent) else Path(".")
+    if suffix == ".xlsx":
+        data = template_bytes(version=version)
+        _check_directory(target, directory)
+        _write_atomic(target, directory, data)
+        return target
+
+    module = module_path(target)
+    data = template_bytes(version=version, macros=True)
+    _check_directory(target, directory)
+    text = module_text(target.stem)
+    if module.exists() and not _ours(module):
+        raise ApxlError(f"{target}: {module.name} beside it was not written by apxl, and the Check tracker button "
+                        f"would import it: choose another name for the workbook or move {module.name}")
+    existed = module.exists()
+    _write_atomic(module, directory, text.encode("utf-8"))
+    try:
+        _write_atomic(target, directory, data)
+    except BaseException:
+        if not existed:
+            _unlink(str(module))
+        raise
+    return target
+
+
+def module_path(workbook: str | os.PathLike[str]) -> Path:
+    """The Python module the .xlsm's Check tracker button imports: `<stem>.py` beside the workbook.
+
+    Raises ApxlError when the stem is not a name Python can import (spaces, "(1)", a leading digit, a keyword)
+    or would hide a module Python or apxl needs (the workbook's folder comes first on sys.path under RunPython).
+    """
+    target = Path(workbook)
+    stem = target.stem
+    if not stem.isidentifier() or keyword.iskeyword(stem) or not stem.isascii():
+        raise ApxlError(f"{target}: the Check tracker button imports a Python module named like the workbook, so "
+                        "the name must be letters, digits and underscores, not starting with a digit "
+                        "(for example ap_tracker.xlsm)")
+    if stem in sys.stdlib_module_names or stem.lower() in _TAKEN_NAMES:
+        raise ApxlError(f"{target}: a module named {stem} beside the workbook would hide the Python module "
+                        f"of that name; choose another name (for example ap_tracker.xlsm)")
+    return target.with_suffix(".py")
+
+
+def module_text(stem: str) -> str:
+    """The module written beside OUT.xlsm (the same text for the same stem)."""
+    return MODULE_TEMPLATE.format(stem=stem, xlwings=XLWINGS_VERSION)
+
+
+def _ours(module: Path) -> bool:
+    try:
+        with open(module, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().startswith(MODULE_MARK)
+    except OSError:
+        return False
+
+
+def _check_directory(target: Path, directory: Path) -> None:
     if not directory.is_dir():
         raise ApxlError(f"{target}: the folder {directory} does not exist")
+
+
+def _write_atomic(target: Path, directory: Path, data: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=".apxl-", suffix=".tmp", dir=directory)
     except OSError as exc:
@@ -107,7 +213,31 @@ def build_template(path: str | os.PathLike[str], *, version: str = TEMPLATE_VERS
     except BaseException:
         _unlink(tmp)
         raise
-    return target
+
+
+def vba_project() -> bytes:
+    """xl/vbaProject.bin of quickstart_standalone.xlsm in the installed xlwings, which must be XLWINGS_VERSION.
+
+    That VBA project holds xlwings.bas (RunPython, BSD-3), Dictionary.cls (MIT) and Module1.SampleCall; the
+    Python side of RunPython must be the same xlwings version, hence the pin.
+    """
+    try:
+        installed = importlib.metadata.version("xlwings")
+    except importlib.metadata.PackageNotFoundError:
+        raise ApxlError(f"the .xlsm template needs xlwings {XLWINGS_VERSION}: "
+                        f"pip install xlwings=={XLWINGS_VERSION}") from None
+    if installed != XLWINGS_VERSION:
+        raise ApxlError(f"the .xlsm template carries the VBA of xlwings {XLWINGS_VERSION}, which must match the "
+                        f"Python side, but xlwings {installed} is installed: pip install xlwings=={XLWINGS_VERSION}")
+    spec = importlib.util.find_spec("xlwings")
+    if spec is None or not spec.submodule_search_locations:
+        raise ApxlError(f"cannot find the xlwings package: pip install xlwings=={XLWINGS_VERSION}")
+    source = Path(next(iter(spec.submodule_search_locations))) / VBA_SOURCE
+    try:
+        with zipfile.ZipFile(source) as zf:
+            return zf.read("xl/vbaProject.bin")
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise ApxlError(f"cannot read xl/vbaProject.bin from {source} ({exc})") from None
 
 
 def _umask() -> int:
@@ -123,12 +253,16 @@ def _unlink(path: str) -> None:
         pass
 
 
-def template_bytes(*, version: str = TEMPLATE_VERSION) -> bytes:
-    """The template .xlsx as bytes (the same bytes for the same schemas/ and version)."""
+def template_bytes(*, version: str = TEMPLATE_VERSION, macros: bool = False) -> bytes:
+    """The template .xlsx as bytes (the same bytes for the same schemas/ and version).
+
+    With `macros`, the .xlsm: the same workbook plus xlwings' VBA project and the two buttons on Start.
+    """
     try:
         import xlsxwriter
     except ImportError:
         raise ApxlError("building the template needs XlsxWriter: pip install XlsxWriter") from None
+    vba = vba_project() if macros else None
 
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
@@ -140,11 +274,15 @@ def template_bytes(*, version: str = TEMPLATE_VERSION) -> bytes:
         "comments": f"apxl template {version}",
         "created": CREATED,
     })
+    if vba is not None:
+        wb.add_vba_project(io.BytesIO(vba), is_stream=True)
     styles = _Styles(wb)
     schemas = sheet_schemas()
     lists = _ListRegistry(schemas)
 
-    _start_sheet(wb, styles, version)
+    start = _start_sheet(wb, styles, version)
+    if vba is not None:
+        _buttons(start)
     for schema in schemas.values():
         if schema.kind == "keyvalue":
             _keyvalue_sheet(wb, styles, schema, lists)
@@ -380,7 +518,14 @@ START_TEXT: tuple[tuple[str, str], ...] = (        # one short line a row: no wr
 )
 
 
-def _start_sheet(wb: Any, styles: _Styles, version: str) -> None:
+def _buttons(ws: Any) -> None:
+    """Check tracker and Clear checks, form buttons (VML) on the Start sheet, right of the instructions."""
+    for caption, macro in ((CHECK_BUTTON, CHECK_MACRO), (CLEAR_BUTTON, CLEAR_MACRO)):
+        ws.insert_button(BUTTON_CELLS[caption], {"macro": macro, "caption": caption, "width": 150, "height": 36,
+                                                 "x_offset": 12})
+
+
+def _start_sheet(wb: Any, styles: _Styles, version: str) -> Any:
     ws = wb.add_worksheet(START_SHEET)
     ws.set_column(0, 0, 95)
     row = 0
@@ -395,9 +540,8 @@ def _start_sheet(wb: Any, styles: _Styles, version: str) -> None:
         row += 1
     ws.write_string(row + 1, 0, f"apxl template {version}")
     ws.activate()
+    return ws
 
 
-if __name__ == "__main__":          # python -m apxl.template workbooks/template.xlsx
-    import sys
-
+if __name__ == "__main__":          # python -m apxl.template workbooks/template.xlsx (or .xlsm)
     print(build_template(sys.argv[1] if len(sys.argv) > 1 else "workbooks/template.xlsx"))

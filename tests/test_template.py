@@ -14,11 +14,15 @@ from apxl import TEMPLATE_VERSION
 from apxl.errors import ApxlError
 from apxl.schema import sheet_schemas
 from apxl.template import (
+    CHECK_MACRO,
+    CLEAR_MACRO,
     DATA_ROWS,
     LISTS_SHEET,
     SHEETS_NAME,
     VERSION_NAME,
+    XLWINGS_VERSION,
     build_template,
+    module_text,
     template_bytes,
     template_sheets,
 )
@@ -221,13 +225,20 @@ def test_own_tracker_without_version_gets_no_wb007(tmp):
     assert not [f for f in memory.findings if f.rule == "WB007"]
 
 
-@pytest.mark.parametrize("name, words", [("t.xlsm", ".xlsm template"), ("t.csv", "ending in .xlsx"),
-                                         ("missing/t.xlsx", "does not exist")])
+@pytest.mark.parametrize("name, words", [("t.csv", "ending in .xlsx"), ("t.xlsb", "ending in .xlsx"),
+                                         ("missing/t.xlsx", "does not exist"), ("missing/t.xlsm", "does not exist"),
+                                         ("my tracker.xlsm", "letters, digits and underscores"),
+                                         ("tracker (1).xlsm", "letters, digits and underscores"),
+                                         ("2026_tracker.xlsm", "not starting with a digit"),
+                                         ("class.xlsm", "letters, digits and underscores"),
+                                         ("string.xlsm", "would hide the Python module"),
+                                         ("xlwings.xlsm", "would hide the Python module"),
+                                         ("apxl.xlsm", "would hide the Python module")])
 def test_bad_paths_give_one_line_reasons(tmp, name, words):
     with pytest.raises(ApxlError) as err:
         build_template(tmp / name)
     assert words in str(err.value) and "\n" not in str(err.value)
-    assert not list(tmp.glob("**/*.xlsx")) and not list(tmp.glob("**/.apxl-*"))
+    assert not [p for p in tmp.glob("**/*") if p.is_file()]
 
 
 def test_filled_template_checks_like_a_plain_tracker(tmp, built):
@@ -273,8 +284,280 @@ def test_cli_template(tmp, capsys):
     out = tmp / "tracker.xlsx"
     assert main(["template", str(out)]) == 0
     assert out.read_bytes() == template_bytes()
-    for bad, words in ((tmp / "t.xlsm", ".xlsm"), (tmp / "t.txt", ".xlsx"), (tmp / "no" / "t.xlsx", "does not exist")):
+    macro = tmp / "ap_tracker.xlsm"
+    assert main(["template", str(macro)]) == 0
+    assert macro.read_bytes() == template_bytes(macros=True)
+    assert (tmp / "ap_tracker.py").read_text(encoding="utf-8") == module_text("ap_tracker")
+    for bad, words in ((tmp / "t.txt", ".xlsx"), (tmp / "no" / "t.xlsx", "does not exist"),
+                       (tmp / "my tracker.xlsm", "Python module")):
         capsys.readouterr()
         assert main(["template", str(bad)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("apxl: ") and words in err and err.count("\n") == 1
+
+
+# The macro-enabled template: the same workbook plus xlwings' VBA project and the two buttons on Start.
+
+COMMITTED_XLSM = ROOT / "workbooks" / "template.xlsm"
+COMMITTED_MODULE = ROOT / "workbooks" / "template.py"
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+VML_X = "{urn:schemas-microsoft-com:office:excel}"
+
+
+@pytest.fixture(scope="module")
+def built_xlsm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("xlsm") / "ap_tracker.xlsm")
+
+
+def wheel_vba_project() -> bytes:
+    """xl/vbaProject.bin of the installed xlwings' quickstart_standalone.xlsm, found independently of apxl."""
+    import importlib.util
+    import zipfile
+
+    spec = importlib.util.find_spec("xlwings")
+    assert spec is not None, f"xlwings is not installed: pip install xlwings=={XLWINGS_VERSION}"
+    package = Path(next(iter(spec.submodule_search_locations)))
+    with zipfile.ZipFile(package / "quickstart_standalone.xlsm") as zf:
+        return zf.read("xl/vbaProject.bin")
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def rels(parts_: dict[str, bytes], name: str) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target) of a part's .rels."""
+    import posixpath
+    import xml.etree.ElementTree as ET
+
+    folder, base = posixpath.split(name)
+    rels_name = posixpath.join(folder, "_rels", base + ".rels")
+    if rels_name not in parts_:
+        return {}
+    out = {}
+    for r in ET.fromstring(parts_[rels_name]).iter(f"{PKG_REL_NS}Relationship"):
+        out[r.get("Id")] = (r.get("Type").rsplit("/", 1)[-1], posixpath.normpath(posixpath.join(folder, r.get("Target"))))
+    return out
+
+
+def sheet_parts(parts_: dict[str, bytes]) -> dict[str, str]:
+    """Sheet name -> its worksheet part, read from xl/workbook.xml and its relationships."""
+    import xml.etree.ElementTree as ET
+
+    wb_rels = rels(parts_, "xl/workbook.xml")
+    root = ET.fromstring(parts_["xl/workbook.xml"])
+    return {s.get("name"): wb_rels[s.get(f"{REL_NS}id")][1] for s in root.iter(f"{MAIN_NS}sheet")}
+
+
+def buttons(parts_: dict[str, bytes], sheet_part: str) -> list[tuple[str, str]]:
+    """(caption, macro) of every form button in a worksheet's legacy (VML) drawing."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(parts_[sheet_part])
+    drawing = root.find(f"{MAIN_NS}legacyDrawing")
+    if drawing is None:
+        return []
+    kind, vml = rels(parts_, sheet_part)[drawing.get(f"{REL_NS}id")]
+    assert kind == "vmlDrawing"
+    out = []
+    for shape in ET.fromstring(parts_[vml]).iter("{urn:schemas-microsoft-com:vml}shape"):
+        data = shape.find(f"{VML_X}ClientData")
+        if data is None or data.get("ObjectType") != "Button":
+            continue
+        caption = "".join(shape.find("{urn:schemas-microsoft-com:vml}textbox").itertext()).strip()
+        out.append((caption, data.findtext(f"{VML_X}FmlaMacro")))
+    return out
+
+
+def test_pinned_xlwings_is_installed_and_pinned_in_pyproject():
+    import importlib.metadata
+    import tomllib
+
+    assert importlib.metadata.version("xlwings") == XLWINGS_VERSION
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for extra in ("excel", "test"):
+        assert f"xlwings=={XLWINGS_VERSION}" in project["optional-dependencies"][extra], extra
+
+
+def test_xlsm_carries_the_wheels_vba_project_unchanged(built_xlsm):
+    p = parts(built_xlsm)
+    assert p["xl/vbaProject.bin"] == wheel_vba_project()
+    assert ("vbaProject", "xl/vbaProject.bin") in rels(p, "xl/workbook.xml").values()
+
+
+def test_vba_project_has_sample_call_and_run_python_of_the_pinned_version(built_xlsm, tmp):
+    """The VBA source inside vbaProject.bin (compressed): needs oletools, which apxl does not depend on; run with
+    `pip install oletools` to read it. What it checks: SampleCall imports the workbook's stem and calls main()."""
+    olevba = pytest.importorskip("oletools.olevba")
+    (tmp / "vbaProject.bin").write_bytes(parts(built_xlsm)["xl/vbaProject.bin"])
+    parser = olevba.VBA_Parser(str(tmp / "vbaProject.bin"))
+    modules = {name.rsplit(".", 1)[0]: code for _, _, name, code in parser.extract_macros()}
+    assert set(modules) >= {"ThisWorkbook", "Sheet1", "Sheet2", "Module1", "xlwings", "Dictionary"}
+    assert "Sub SampleCall()" in modules["Module1"]
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in modules["Module1"]
+    assert "Sub ApxlClearChecks" not in "".join(modules.values())          # docs/excel.md: add it in Excel
+    assert f'XLWINGS_VERSION As String = "{XLWINGS_VERSION}"' in modules["xlwings"]
+    assert "Public Function RunPython(PythonCommand As String)" in modules["xlwings"]
+
+
+def test_xlsm_has_macro_enabled_content_types(built_xlsm):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(parts(built_xlsm)["[Content_Types].xml"])
+    overrides = {o.get("PartName"): o.get("ContentType") for o in root.iter(f"{CT_NS}Override")}
+    defaults = {d.get("Extension"): d.get("ContentType") for d in root.iter(f"{CT_NS}Default")}
+    assert overrides["/xl/workbook.xml"] == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    assert defaults["bin"] == "application/vnd.ms-office.vbaProject"
+    assert defaults["vml"] == "application/vnd.openxmlformats-officedocument.vmlDrawing"
+    plain = ET.fromstring(parts(COMMITTED)["[Content_Types].xml"])
+    assert {o.get("PartName"): o.get("ContentType") for o in plain.iter(f"{CT_NS}Override")}["/xl/workbook.xml"] \
+        == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+
+def test_xlsm_codenames_match_the_vba_document_modules(built_xlsm):
+    """The VBA project has ThisWorkbook, Sheet1 and Sheet2: the workbook and sheets carry those code names."""
+    p = parts(built_xlsm)
+    assert b'<workbookPr codeName="ThisWorkbook"' in p["xl/workbook.xml"]
+    sheets = sheet_parts(p)
+    assert b'<sheetPr codeName="Sheet1"/>' in p[sheets["Start"]]
+    assert b'<sheetPr codeName="Sheet2"/>' in p[sheets["Setup"]]
+
+
+def test_xlsm_has_the_two_buttons_on_start_only(built_xlsm):
+    p = parts(built_xlsm)
+    sheets = sheet_parts(p)
+    assert buttons(p, sheets["Start"]) == [("Check tracker", f"[0]!{CHECK_MACRO}"),
+                                          ("Clear checks", f"[0]!{CLEAR_MACRO}")]
+    assert CHECK_MACRO == "SampleCall"          # xlwings' macro: import <workbook stem>; <stem>.main()
+    for name, part in sheets.items():
+        if name != "Start":
+            assert buttons(p, part) == [] and b"legacyDrawing" not in p[part], name
+
+
+def test_xlsm_is_the_xlsx_plus_vba_and_buttons(built_xlsm):
+    """Part by part: the .xlsm equals the .xlsx template but for the VBA project, the buttons' drawing and the
+    code names XlsxWriter adds for it (and the content types and relationships that list them)."""
+    import re
+
+    x, m = parts(COMMITTED), parts(built_xlsm)
+    assert set(m) - set(x) == {"xl/vbaProject.bin", "xl/drawings/vmlDrawing1.vml", "xl/worksheets/_rels/sheet1.xml.rels"}
+    assert set(x) <= set(m)
+    start = sheet_parts(m)["Start"]
+    for name, data in x.items():
+        other = m[name]
+        if name.startswith("xl/worksheets/sheet"):
+            other = re.sub(rb'<sheetPr codeName="Sheet\d+"/>', b"", other)
+            if name == start:
+                other = other.replace(b'<legacyDrawing r:id="rId1"/>', b"")
+        elif name == "xl/workbook.xml":
+            other = re.sub(rb' codeName="[^"]*"', b"", other)
+        elif name == "[Content_Types].xml":
+            other = other.replace(b'<Default Extension="vml" ContentType="application/vnd.openxmlformats-'
+                                  b'officedocument.vmlDrawing"/><Default Extension="bin" ContentType='
+                                  b'"application/vnd.ms-office.vbaProject"/>', b"")
+            other = other.replace(b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                                  b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml")
+        elif name == "xl/_rels/workbook.xml.rels":
+            other = re.sub(rb'<Relationship Id="rId\d+" Type="http://schemas.microsoft.com/office/2006/'
+                           rb'relationships/vbaProject" Target="vbaProject.bin"/>', b"", other)
+        assert other == data, name
+
+
+def test_xlsm_workbook_content_equals_the_xlsx(built_xlsm, book):
+    """The same sheets, cells, headers, validations, formats, frozen panes and defined names (read by openpyxl)."""
+    xlsm = openpyxl.load_workbook(built_xlsm)
+    assert xlsm.sheetnames == book.sheetnames
+    assert {n: dn.attr_text for n, dn in xlsm.defined_names.items()} == \
+        {n: dn.attr_text for n, dn in book.defined_names.items()}
+    assert xlsm.defined_names[VERSION_NAME].attr_text == f'"{TEMPLATE_VERSION}"'
+    for name in book.sheetnames:
+        a, b = book[name], xlsm[name]
+        assert [[c.value for c in row] for row in a.iter_rows()] == [[c.value for c in row] for row in b.iter_rows()]
+        assert (a.freeze_panes, a.sheet_state) == (b.freeze_panes, b.sheet_state), name
+
+        def dvs(ws):
+            return sorted((str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.formula2, dv.prompt, dv.promptTitle,
+                           dv.errorStyle, dv.error) for dv in ws.data_validations.dataValidation)
+
+        assert dvs(a) == dvs(b), name
+        assert {k: (d.width, d.number_format) for k, d in a.column_dimensions.items()} == \
+            {k: (d.width, d.number_format) for k, d in b.column_dimensions.items()}, name
+
+
+def test_xlsm_validates_like_the_xlsx(built, built_xlsm):
+    a = apxl.validate(built, as_of=dt.date(2026, 11, 30))
+    b = apxl.validate(built_xlsm, as_of=dt.date(2026, 11, 30))
+    assert b.template_version == TEMPLATE_VERSION
+    assert [(f.rule, f.cell, f.message) for f in a.findings] == [(f.rule, f.cell, f.message) for f in b.findings]
+
+
+def test_module_beside_the_xlsm_calls_apxl_excel(built_xlsm, monkeypatch):
+    """SampleCall runs `import ap_tracker; ap_tracker.main()`: main() must call apxl.excel.check_caller()."""
+    import ast
+    import importlib.util
+    import sys
+    import types
+
+    module = built_xlsm.with_suffix(".py")
+    text = module.read_text(encoding="utf-8")
+    assert text == module_text("ap_tracker")
+    tree = ast.parse(text)
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom)]
+    assert [(n.module, sorted(a.name for a in n.names)) for n in imports] == \
+        [("apxl.excel", ["check_caller", "clear_caller"])]
+    calls: list[str] = []
+    fake = types.ModuleType("apxl.excel")
+    fake.check_caller = lambda: calls.append("check")
+    fake.clear_caller = lambda: calls.append("clear")
+    monkeypatch.setitem(sys.modules, "apxl.excel", fake)
+    spec = importlib.util.spec_from_file_location("ap_tracker", module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    loaded.main()
+    loaded.clear()
+    assert calls == ["check", "clear"]
+
+
+def test_module_file_apxl_did_not_write_is_kept(tmp):
+    own = tmp / "ap_tracker.py"
+    own.write_text("print('mine')\n", encoding="utf-8")
+    with pytest.raises(ApxlError) as err:
+        build_template(tmp / "ap_tracker.xlsm")
+    assert "was not written by apxl" in str(err.value) and "\n" not in str(err.value)
+    assert own.read_text(encoding="utf-8") == "print('mine')\n"
+    assert not (tmp / "ap_tracker.xlsm").exists()
+    own.write_text(module_text("ap_tracker") + "# an older apxl's module\n", encoding="utf-8")
+    build_template(tmp / "ap_tracker.xlsm")                 # apxl's own module: rebuilt
+    assert own.read_text(encoding="utf-8") == module_text("ap_tracker")
+
+
+def test_xlsm_needs_the_pinned_xlwings(tmp, monkeypatch):
+    import importlib.metadata
+
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.30.0" if name == "xlwings" else real(name))
+    with pytest.raises(ApxlError) as err:
+        build_template(tmp / "ap_tracker.xlsm")
+    assert "0.30.0" in str(err.value) and f"xlwings=={XLWINGS_VERSION}" in str(err.value)
+    assert not list(tmp.iterdir())
+    build_template(tmp / "plain.xlsx")                      # the .xlsx does not need xlwings
+
+
+def test_xlsm_build_is_deterministic():
+    assert template_bytes(macros=True) == template_bytes(macros=True)
+
+
+def test_committed_xlsm_template_is_fresh():
+    """Fails when schemas/, the template code or the pinned xlwings changed without
+    `python -m apxl.template workbooks/template.xlsm` (which also writes workbooks/template.py)."""
+    assert COMMITTED_XLSM.is_file(), "workbooks/template.xlsm is missing: python -m apxl.template workbooks/template.xlsm"
+    assert COMMITTED_XLSM.read_bytes() == template_bytes(macros=True), \
+        "workbooks/template.xlsm is stale: rebuild it with python -m apxl.template workbooks/template.xlsm"
+    assert COMMITTED_MODULE.read_text(encoding="utf-8") == module_text("template"), \
+        "workbooks/template.py is stale: rebuild with python -m apxl.template workbooks/template.xlsm"

@@ -10,10 +10,9 @@ import subprocess
 import zlib
 from pathlib import Path
 
-from workbooks import placement_row, tracker, write_xlsx
-
 import apxl
 from apxl.annotate import annotate
+from workbooks import placement_row, tracker, write_xlsx
 
 ERROR_FILL = (0xFF, 0xC7, 0xCE)          # apxl's error highlight (apxl/annotate.py)
 

@@ -353,12 +353,9 @@ def _list_values(spec: FieldSpec) -> tuple[Any, ...] | None:
 
 
 def _col(n: int) -> str:
-    letters = ""
-    n += 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    from .layout import col_letter
+
+    return col_letter(n)
 
 
 def _width(text: str) -> float:

@@ -27,7 +27,16 @@ from apxl.annotate import _klass
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "workbooks" / "examples").glob("*.xlsx"))
-TRACKER_1000 = ROOT / "bench" / "data" / "tracker_1000_s20261130.xlsx"
+@pytest.fixture(scope="module")
+def tracker_1000(tmp_path_factory):
+    """The benchmark's 1,000-placement tracker, made by bench/make_tracker.py (the same bytes every time)."""
+    import subprocess
+    import sys
+
+    path = tmp_path_factory.mktemp("bench") / "tracker_1000_s20261130.xlsx"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "make_tracker.py"), "1000", str(path), "--seed", "20261130"],
+                   check=True, capture_output=True, timeout=300)
+    return path
 CHECKED = "2026-11-29 12:00"
 ACTION_BAR = 50
 
@@ -296,8 +305,8 @@ def test_a_users_own_warnings_sheet_is_left_alone(xw):
     assert model.values["Warnings"] == {"A1": "my own notes"}
 
 
-def test_the_1000_placement_tracker_queues_at_most_50_actions(xw):
-    assert TRACKER_1000.exists(), f"make it: python bench/make_tracker.py 1000 {TRACKER_1000}"
+def test_the_1000_placement_tracker_queues_at_most_50_actions(xw, tracker_1000):
+    TRACKER_1000 = tracker_1000  # noqa: N806
     payload = payload_from_file(TRACKER_1000, xw.__version__)
     book = _book(xw, payload)
     report = excel.check(book, checked=CHECKED)

@@ -249,4 +249,9 @@ def _template(args: argparse.Namespace) -> int:
 
     path = build_template(args.output)
     print(f"apxl: wrote the template to {path}", file=sys.stderr)
+    if path.suffix.lower() == ".xlsm":
+        from .template import module_path
+
+        print(f"apxl: and {module_path(path)}, which its Check tracker button runs: keep the two together",
+              file=sys.stderr)
     return 0

@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", help="write the empty tracker template, built from apxl's schemas")
     t.add_argument("output", metavar="OUT.xlsx", help="where to write it (.xlsx; the .xlsm with buttons is not available yet)")
 
+    u = sub.add_parser("upgrade", help="move a tracker's data into a copy of the current template")
+    u.add_argument("old", metavar="OLD")
+    u.add_argument("new", metavar="NEW.xlsx")
+    u.add_argument("--mapping", metavar="MAP.yaml", help="where a school's own tracker keeps each field")
+
     r = sub.add_parser("rules", help="print the rule catalogue")
     r.add_argument("--format", choices=("text", "markdown", "json"), default="text")
 
@@ -76,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _clear(args)
         if args.command == "template":
             return _template(args)
+        if args.command == "upgrade":
+            return _upgrade(args)
         if args.command == "rules":
             return _rules(args)
         if args.command == "map":
@@ -254,4 +261,15 @@ def _template(args: argparse.Namespace) -> int:
 
         print(f"apxl: and {module_path(path)}, which its Check tracker button runs: keep the two together",
               file=sys.stderr)
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from .upgrade import upgrade
+
+    moved = upgrade(args.old, args.new, mapping=args.mapping)
+    counts = ", ".join(f"{n} {sheet}" for sheet, n in moved.rows.items())
+    print(f"apxl: wrote {args.new}: {counts}; {moved.setup} Setup values", file=sys.stderr)
+    for sheet, headers in moved.left_behind.items():
+        print(f"apxl: not moved from {sheet} (not in the template): {', '.join(headers)}", file=sys.stderr)
     return 0

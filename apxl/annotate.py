@@ -894,12 +894,8 @@ def annotate(src: str | os.PathLike[str], out: str | os.PathLike[str], report: R
             pkg.put(part, data)
         when = checked or dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         result.sheet = _add_warnings(pkg, book, report, when, state)
-    except (UnicodeDecodeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        pkg.close()
-        raise AnnotateError(f"{src}: cannot annotate this package ({exc.__class__.__name__}: {exc})") from None
-    except BaseException:
-        pkg.close()
-        raise
+    except BaseException as exc:
+        raise _failed(pkg, src, "annotate", exc) from None
     return _finish(pkg, out, result)
 
 
@@ -912,13 +908,17 @@ def clear(src: str | os.PathLike[str], out: str | os.PathLike[str], *, in_place:
         book = _Book(pkg)
         result = Result(out=out)
         _clear(pkg, book, result)
-    except (UnicodeDecodeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-        pkg.close()
-        raise AnnotateError(f"{src}: cannot clear this package ({exc.__class__.__name__}: {exc})") from None
-    except BaseException:
-        pkg.close()
-        raise
+    except BaseException as exc:
+        raise _failed(pkg, src, "clear", exc) from None
     return _finish(pkg, out, result)
+
+
+def _failed(pkg: _Package, src: str, verb: str, exc: BaseException) -> BaseException:
+    """Close the package; a damaged part becomes a one-line AnnotateError, anything else goes on as it was."""
+    pkg.close()
+    if isinstance(exc, (UnicodeDecodeError, KeyError, zipfile.BadZipFile, zlib.error)):
+        return AnnotateError(f"{src}: cannot {verb} this package ({exc.__class__.__name__}: {exc})")
+    return exc
 
 
 def lock_file(path: str) -> str | None:

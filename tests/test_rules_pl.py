@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 import apxl
-from workbooks import checklist_row, headers, placement_row, provider_row, tracker, write_xlsx
+from workbooks import checklist_row, found, headers, placement_row, provider_row, tracker, where, write_xlsx
 
 D = dt.date
 T = dt.time
@@ -35,14 +35,6 @@ def book(*rows, providers=None, **extra):
 
 def run(workbook, as_of=AS_OF, policy=None):
     return apxl.validate(workbook, as_of=as_of, policy=policy)
-
-
-def found(report, code):
-    return [f for f in report.findings if f.rule == code]
-
-
-def where(report, code):
-    return sorted((f.sheet, f.cell, f.record) for f in found(report, code))
 
 
 def timetable(*rows):

@@ -19,3 +19,13 @@ from rule_examples.common import (  # noqa: E402,F401
     tracker,
     write_xlsx,
 )
+
+
+def found(report, code):
+    """The findings of one rule."""
+    return [f for f in report.findings if f.rule == code]
+
+
+def where(report, code):
+    """Where one rule's findings point: (sheet, cell, record), sorted."""
+    return sorted((f.sheet, f.cell, f.record) for f in found(report, code))

@@ -48,7 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("map", help="propose a mapping file for a school's own tracker")
     m.add_argument("file", metavar="FILE")
     m.add_argument("--output", metavar="MAP.yaml", help="write the proposal here (default: the screen)")
+
+    _documents_parsers(sub)
     return p
+
+
+def _documents_parsers(sub) -> None:
+    """`apxl documents` and `apxl ofsted-list` (apxl/documents.py owns their options and their running)."""
+    try:
+        from .documents import add_parsers
+    except ImportError:                 # the documents module is not there yet
+        return
+    add_parsers(sub)
 
 
 def run() -> None:
@@ -87,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args)
         if args.command == "map":
             return _map(args)
+        if args.command in ("documents", "ofsted-list"):
+            from .documents import run_command
+
+            return run_command(args)
     except ApxlError as exc:
         print(f"apxl: {exc}", file=sys.stderr)
         return 2

@@ -51,9 +51,23 @@ def validate(
     Setup sheet's Return date, else today. `sheets` limits the check to some contract sheets.
     Raises `apxl.ApxlError` (with a one-line reason) when the workbook cannot be checked at all.
     """
+    report, _ = check(source, as_of=as_of, mapping=mapping, policy=policy, sheets=sheets, redact=redact)
+    return report
+
+
+def check(
+    source: str | os.PathLike[str] | MappingABC[str, Any] | Workbook,
+    *,
+    as_of: dt.date | str | None = None,
+    mapping: str | os.PathLike[str] | MappingABC[str, Any] | Mapping | None = None,
+    policy: str | os.PathLike[str] | MappingABC[str, Any] | Policy | None = None,
+    sheets: Iterable[str] | None = None,
+    redact: bool = False,
+) -> tuple[Report, Context]:
+    """`validate`, also giving the context the rules saw (the batch looks across schools with it)."""
     workbook = _open(source)
     the_mapping = _mapping(mapping)
-    the_policy = load_policy(policy)
+    the_policy = policy if isinstance(policy, Policy) else load_policy(policy)
     only = set(sheets) if sheets is not None else None
     if only is not None:
         unknown = only - set(sheet_schemas())
@@ -92,7 +106,7 @@ def validate(
         template_version=workbook.template_version,
         policy=the_policy.name,
     )
-    return report.redacted(_personal_values(layout)) if redact else report
+    return (report.redacted(_personal_values(layout)) if redact else report), context
 
 
 # --- WB007: a workbook made from an older apxl template -----------------------------------------------

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 TEMPLATE_VERSION = "1.0"
 
-__all__ = ["validate", "Finding", "Report", "ApxlError", "UnreadableWorkbook", "rules", "__version__"]
+__all__ = ["validate", "validate_many", "Finding", "Report", "ApxlError", "UnreadableWorkbook", "rules", "__version__"]
 
 if TYPE_CHECKING:
+    from .batch import validate_many
     from .engine import validate
     from .errors import ApxlError, UnreadableWorkbook
     from .findings import Finding, Report
@@ -27,6 +28,10 @@ def __getattr__(name: str) -> Any:
         from .engine import validate
 
         return validate
+    if name == "validate_many":
+        from .batch import validate_many
+
+        return validate_many
     if name in ("Finding", "Report"):
         from . import findings
 

@@ -100,6 +100,7 @@ class BatchReport:
     policy: str = "esa2008"
     imported_from: list[str] = field(default_factory=list)   # --import-counts files
     directory: str | None = None         # --directory file
+    counts: list[dict[str, Any]] = field(default_factory=list)   # --export-counts rows (no pupil data)
 
     @property
     def headline(self) -> dict[str, int]:
@@ -157,3 +158,239 @@ class BatchReport:
 def single(report: Report) -> BatchReport:
     """One workbook's report in the batch shape, so `apxl validate --format html|xlsx` renders it the same way."""
     return BatchReport(returns=[Return(file=report.file, report=report)], as_of=report.as_of, policy=report.policy)
+
+
+# --- finding the returns ----------------------------------------------------------------------------------
+
+EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
+
+def find_workbooks(paths: list[str], skip: list[str] | None = None) -> list[str]:
+    """Every workbook under `paths` (recursively), sorted, without Excel's lock files (`~$`), LibreOffice's
+    (`.~lock`), temporary files, hidden files, apxl's own reports and the folders in `skip` (where annotated
+    copies and reports are written)."""
+    import os
+
+    from .errors import ApxlError
+
+    skip_dirs = [os.path.abspath(s) for s in skip or []]
+    found: list[str] = []
+    for path in paths:
+        if os.path.isfile(path):
+            found.append(path)              # named on the command line: always checked
+            continue
+        if not os.path.isdir(path):
+            raise ApxlError(f"{path}: no such file or folder")
+        for folder, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                             and os.path.abspath(os.path.join(folder, d)) not in skip_dirs)
+            for name in sorted(files):
+                if _is_return(folder, name):
+                    found.append(os.path.join(folder, name))
+    seen, out = set(), []
+    for f in found:
+        key = os.path.realpath(f)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _is_return(folder: str, name: str) -> bool:
+    import os
+
+    lower = name.lower()
+    if not lower.endswith(EXTENSIONS) or name.startswith(("~$", ".~lock", ".", "~")) or lower.endswith(".tmp"):
+        return False
+    try:
+        from .reports import is_apxl_report
+    except ImportError:
+        return True
+    return not is_apxl_report(os.path.join(folder, name))
+
+
+# --- checking them --------------------------------------------------------------------------------------
+
+@dataclass
+class _Settings:
+    as_of: str | None
+    policy: Any
+    redact: bool
+    directory: Any = None
+
+
+_SETTINGS: _Settings | None = None          # set before the workers fork, so they need not be sent it
+
+
+def _check_return(path: str) -> tuple[Return, Any]:
+    """Check one return (in a worker): its report and the facts the cross-school step needs, or WB006."""
+    from .crossschool import facts_of
+    from .engine import _personal_values, check
+    from .errors import ApxlError, UnreadableWorkbook
+
+    settings = _SETTINGS
+    assert settings is not None
+    try:
+        report, ctx = check(path, as_of=settings.as_of, policy=settings.policy)
+    except UnreadableWorkbook as exc:
+        return _unreadable(path, exc.reason, exc.fix), None
+    except ApxlError as exc:
+        return _unreadable(path, str(exc).removeprefix(f"{path}: "), ""), None
+    except MemoryError:
+        return _unreadable(path, "it is too large to check in the memory available", ""), None
+    except Exception as exc:  # noqa: BLE001 - one bad return must not stop the other schools' checks
+        return _unreadable(path, f"apxl could not check it ({type(exc).__name__})",
+                           "Please report this to the apxl maintainers with the file if you can"), None
+    personal = _personal_values(ctx.layout) if settings.redact else set()
+    facts = facts_of(ctx, personal)
+    if settings.directory is not None:
+        facts.pl006 = {f.cell: f.value for f in report.findings if f.rule == "PL006" and f.cell}
+    setup = ctx.setup
+
+    def value(key: str) -> str | None:
+        item = setup.get(key)
+        if item is None or item.value is None or str(item.value).strip() == "":
+            return None
+        v = item.value
+        if hasattr(v, "date") and callable(v.date):
+            return v.date().isoformat()
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        text = str(v).strip()
+        return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
+
+    return_date = value("Return date")
+    if return_date and not (len(return_date) == 10 and return_date[4] == "-"):
+        try:
+            from .engine import parse_day
+
+            return_date = parse_day(return_date).isoformat()
+        except ApxlError:
+            return_date = None
+    return Return(file=path, report=report, school=value("School name"), school_urn=value("School URN"),
+                  return_date=return_date), facts
+
+
+def _unreadable(path: str, reason: str, fix: str) -> Return:
+    import os
+
+    from .catalogue import finding
+
+    f = finding("WB006", file=os.path.basename(path), reason=reason.rstrip("."), fix=(fix.rstrip(".") + ".") if fix else "")
+    return Return(file=path, report=Report(file=path, as_of="", findings=[f]), readable=False, counted=False)
+
+
+def _warm() -> None:
+    """Import and build what every check needs once, before the workers fork (they share it)."""
+    import apxl.rules as rules
+    from apxl.checks import pandera_schema
+    from apxl.schema import sheet_schemas
+
+    for schema in sheet_schemas().values():
+        pandera_schema(schema)
+    import importlib
+
+    for module in rules._MODULES + ("explanations",):
+        importlib.import_module(f"apxl.rules.{module}")
+
+
+def validate_many(paths: list[str] | str, *, as_of: str | None = None, policy: Any = None, redact: bool = False,
+                  directory: str | None = None, import_counts: list[str] | None = None, jobs: int | None = None,
+                  skip: list[str] | None = None, progress: Any = None) -> BatchReport:
+    """Check every workbook under `paths` and look across them: the report a partnership officer reads.
+
+    Unreadable files become a WB006 return and the rest go on. `jobs` worker processes check the returns
+    (default: one per CPU; small batches run in this process). `progress(done, total)` is called as returns
+    are checked.
+    """
+    import datetime as dt
+    import os
+
+    from .crossschool import cross_school, load_directory, read_counts
+    from .engine import parse_day
+    from .errors import ApxlError
+    from .policy import load_policy
+
+    global _SETTINGS
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [str(paths)]
+    files = find_workbooks(list(paths), skip)
+    if not files:
+        raise ApxlError(f"no workbooks (.xlsx, .xlsm, .xls, .xlsb, .ods) found under {', '.join(map(str, paths))}")
+    the_policy = load_policy(policy)
+    the_directory = load_directory(directory) if directory else None
+    imported = [c for f in import_counts or [] for c in read_counts(f)]
+    day = parse_day(as_of).isoformat() if isinstance(as_of, str) else (as_of.isoformat() if as_of else None)
+    _SETTINGS = _Settings(as_of=day, policy=the_policy, redact=redact, directory=the_directory)
+    results = _run(files, jobs, progress)
+
+    returns = [r for r, _ in results]
+    facts = [f for _, f in results]
+    batch_day = dt.date.fromisoformat(day) if day else max(
+        (dt.date.fromisoformat(r.report.as_of) for r in returns if r.readable and r.report.as_of), default=dt.date.today())
+    outcome = cross_school(returns, facts, the_policy, batch_day, the_directory, imported)
+    for k, r in enumerate(returns):
+        _merge(r, facts[k], outcome, k, the_directory)
+    batch = BatchReport(returns=returns, findings=outcome.cross, providers=outcome.providers, as_of=day,
+                        policy=the_policy.name, imported_from=list(import_counts or []),
+                        directory=directory)
+    batch.counts = outcome.counts
+    if redact:
+        _redact(batch, facts)
+    return batch
+
+
+def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return, Any]]:
+    import multiprocessing
+    import os
+
+    jobs = jobs or os.cpu_count() or 1
+    jobs = max(1, min(jobs, len(files)))
+    results: list[tuple[Return, Any]] = []
+    if jobs == 1 or len(files) < 4 or "fork" not in multiprocessing.get_all_start_methods():
+        for n, f in enumerate(files, 1):
+            results.append(_check_return(f))
+            if progress:
+                progress(n, len(files))
+        return results
+    _warm()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        chunk = max(1, min(8, len(files) // (jobs * 4)))
+        for n, result in enumerate(pool.imap(_check_return, files, chunksize=chunk), 1):
+            results.append(result)
+            if progress:
+                progress(n, len(files))
+    return results
+
+
+def _merge(r: Return, facts: Any, outcome: Any, k: int, directory: Any) -> None:
+    """Put the cross-school findings that concern a return into its report (its own HR002-HR004 are
+    recounted over every school: they are replaced, keeping their explanations)."""
+    from dataclasses import replace
+
+    added = outcome.per_return.get(k, [])
+    if k not in outcome.replaces and not added and directory is None:
+        return
+    findings = r.report.findings
+    if k in outcome.replaces:
+        explained = {(f.rule, f.record) for f in findings if f.rule in ("HR002", "HR003", "HR004") and f.explained}
+        findings = [f for f in findings if f.rule not in ("HR002", "HR003", "HR004")]
+        added = [replace(f, explained=True) if (f.rule, f.record) in explained and f.severity == "warning" else f
+                 for f in added]
+    if directory is not None and facts is not None and facts.pl006:
+        findings = [f for f in findings if not (f.rule == "PL006" and f.cell in facts.pl006
+                                                and str(facts.pl006[f.cell]).strip().lower() in directory.by_id)]
+    r.report.findings = sorted(findings + list(added), key=Finding.sort_key)
+
+
+def _redact(batch: BatchReport, facts: list[Any]) -> None:
+    everyone: set[str] = set()
+    for f in facts:
+        if f is not None:
+            everyone |= f.personal
+    for r, f in zip(batch.returns, facts):
+        if f is not None and f.personal:
+            r.report = r.report.redacted(everyone)
+    if everyone:
+        scrub = Report(file="", as_of="", findings=[c.finding for c in batch.findings]).redacted(everyone)
+        batch.findings = [CrossFinding(f, c.files) for f, c in zip(scrub.findings, batch.findings)]

@@ -25,6 +25,7 @@ class Rule:
     message: str                       # a str.format template
     source: str
     points_at: str
+    batch_message: str = ""            # the wording of the batch-level finding (cross-school), where it differs
 
     @property
     def family(self) -> str:
@@ -51,6 +52,7 @@ def catalogue() -> dict[str, Rule]:
             message=rec["message"],
             source=rec.get("source", ""),
             points_at=rec.get("points_at", ""),
+            batch_message=rec.get("batch_message", ""),
         )
     return rules
 
@@ -72,9 +74,11 @@ def finding(
     column: str | None = None,
     record: str | None = None,
     value: str | None = None,
+    batch: bool = False,
     **params: Any,
 ) -> Finding:
-    """Make a finding of rule `code`, its message filled from the catalogue template."""
+    """Make a finding of rule `code`, its message filled from the catalogue template (the batch-level
+    template when `batch` and the rule has one: a finding about several schools' returns at once)."""
     rule = catalogue()[code]
     severity = rule.severities.get(state, rule.severity) if state else rule.severity
     fmt = _Blank(params)
@@ -82,7 +86,7 @@ def finding(
     fmt.setdefault("cell", cell or "")
     fmt.setdefault("field", column or "")
     fmt.setdefault("record", record or "")
-    message = rule.message.format_map(fmt)
+    message = (rule.batch_message if batch and rule.batch_message else rule.message).format_map(fmt)
     if "  " in message or "\n" in message:
         message = " ".join(message.split())
     return Finding(
@@ -117,7 +121,11 @@ def markdown() -> str:
         members = [r for r in rules.values() if r.family == family]
         if not members:
             continue
-        lines += [f"## {family}: {title}", "", "| Code | Severity | Rule | Points at | Source |", "|---|---|---|---|---|"]
+        lines += [f"## {family}: {title}", ""]
+        if family == "XS":
+            lines += ["Batch runs (`apxl batch`) and `--directory` only. A cross-school finding is reported once for the",
+                      "batch (naming the provider and the schools) and once in each school's report that it concerns.", ""]
+        lines += ["| Code | Severity | Rule | Points at | Source |", "|---|---|---|---|---|"]
         for r in members:
             sev = r.severity if not r.severities else "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in r.severities.items())
             lines.append(f"| {r.code} | {sev} | {_cell(r.title)} | {_cell(r.points_at)} | {_cell(r.source)} |")

@@ -18,16 +18,30 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check one workbook and report every finding")
     v.add_argument("file", metavar="FILE")
     v.add_argument("--as-of", metavar="DATE", help="the date to check against (default: Setup's Return date, else today)")
-    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument("--format", choices=("text", "json", "html", "xlsx"), default="text")
     v.add_argument("--output", metavar="PATH", help="write the report here instead of to the screen")
     v.add_argument("--mapping", metavar="MAP.yaml", help="where a school's own tracker keeps each field")
     v.add_argument("--policy", metavar="POLICY.yaml", help="override policy parameters")
+    v.add_argument("--directory", metavar="PROVIDERS.xlsx", help="the partnership's provider directory (XS004, XS005)")
     v.add_argument("--sheets", metavar="SHEET", nargs="+", help=argparse.SUPPRESS)
     v.add_argument("--redact", action="store_true", help="leave pupil names, UPNs and dates of birth out")
     v.add_argument("--annotate", metavar="OUT", help="also write a copy of FILE with the findings marked (.xlsx/.xlsm)")
     v.add_argument("--no-notes", action="store_true", help="with --annotate: highlights and Warnings sheet, no notes")
     v.add_argument("--in-place", action="store_true",
                    help="mark FILE itself (through a temporary file, keeping FILE.bak); refused while Excel has it open")
+
+    b = sub.add_parser("batch", help="check a folder of returned workbooks and look across schools")
+    b.add_argument("paths", nargs="+", metavar="PATH", help="workbooks, or folders searched for them")
+    b.add_argument("--as-of", metavar="DATE", help="the date to check against (default: each return's Return date)")
+    b.add_argument("--format", choices=("text", "json", "html", "xlsx"), default="text")
+    b.add_argument("--output", metavar="PATH", help="write the report here instead of to the screen")
+    b.add_argument("--annotate-dir", metavar="DIR", help="write a marked copy of each .xlsx/.xlsm return here")
+    b.add_argument("--jobs", metavar="N", type=int, help="worker processes (default: one per CPU)")
+    b.add_argument("--redact", action="store_true", help="leave pupil names, UPNs and dates of birth out")
+    b.add_argument("--directory", metavar="PROVIDERS.xlsx", help="the partnership's provider directory")
+    b.add_argument("--policy", metavar="POLICY.yaml", help="override policy parameters")
+    b.add_argument("--export-counts", metavar="F.csv", help="write per-provider counts (no pupil data) for another area")
+    b.add_argument("--import-counts", metavar="F.csv", action="append", help="add another area's counts (repeatable)")
 
     c = sub.add_parser("clear", help="write a copy without apxl's marks (highlights, Warnings sheet)")
     c.add_argument("file", metavar="FILE")
@@ -90,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "clear":
             return _clear(args)
+        if args.command == "batch":
+            return _batch(args)
         if args.command == "template":
             return _template(args)
         if args.command == "upgrade":
@@ -195,15 +211,26 @@ def _validate(args: argparse.Namespace) -> int:
                              "was written; save it as .xlsx in Excel first")
         else:
             target = _mark_target(args)
-    report = validate(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy,
-                      sheets=args.sheets, redact=args.redact)
-    if args.format == "json":
-        text = report.to_json() + "\n"
+    if args.format == "xlsx" and not args.output:
+        raise _error("--format xlsx needs --output FILE.xlsx")
+    if args.directory:
+        report = _validate_with_directory(args)
     else:
-        from .render import to_text
+        report = validate(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy,
+                          sheets=args.sheets, redact=args.redact)
+    if args.format in ("html", "xlsx"):
+        from .batch import single
+        from .reports import write_report
 
-        text = to_text(report)
-    _write(text, args.output)
+        write_report(single(report), args.format, args.output)
+    else:
+        if args.format == "json":
+            text = report.to_json() + "\n"
+        else:
+            from .render import to_text
+
+            text = to_text(report)
+        _write(text, args.output)
     if no_copy is not None:
         raise no_copy
     if target is not None:
@@ -216,6 +243,113 @@ def _validate(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _error(f"{target}: cannot write the marked copy ({exc.strerror or exc})") from None
     return report.exit_code
+
+
+def _validate_with_directory(args: argparse.Namespace):
+    """`validate --directory`: the workbook's providers against the partnership's directory (XS004, XS005), and a
+    Provider ID that is a Directory ID is no PL006."""
+    from .crossschool import directory_findings_for, facts_of, load_directory
+    from .engine import _personal_values, check
+    from .findings import Finding
+
+    directory = load_directory(args.directory)
+    report, ctx = check(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy, sheets=args.sheets)
+    facts = facts_of(ctx)
+    findings = [f for f in report.findings
+                if not (f.rule == "PL006" and str(f.value or "").strip().lower() in directory.by_id)]
+    findings += directory_findings_for(facts, directory)
+    report.findings = sorted(findings, key=Finding.sort_key)
+    return report.redacted(_personal_values(ctx.layout)) if args.redact else report
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import validate_many
+
+    if args.format == "xlsx" and not args.output:
+        raise _error("--format xlsx needs --output FILE.xlsx")
+    if args.jobs is not None and args.jobs < 1:
+        raise _error("--jobs must be 1 or more")
+    skip = [d for d in (args.annotate_dir,) if d]
+    bar = _progress()
+    try:
+        batch = validate_many(args.paths, as_of=args.as_of, policy=args.policy, redact=args.redact,
+                              directory=args.directory, import_counts=args.import_counts, jobs=args.jobs,
+                              skip=skip, progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    if args.format in ("html", "xlsx"):
+        from .reports import write_report
+
+        write_report(batch, args.format, args.output)
+    elif args.format == "json":
+        _write(batch.to_json() + "\n", args.output)
+    else:
+        from .render import batch_to_text
+
+        _write(batch_to_text(batch), args.output)
+    if args.export_counts:
+        from .crossschool import write_counts
+
+        try:
+            write_counts(batch.counts, args.export_counts)
+        except OSError as exc:
+            raise _error(f"{args.export_counts}: cannot write the counts ({exc.strerror or exc})") from None
+    if args.annotate_dir:
+        _annotate_returns(batch, args.paths, args.annotate_dir)
+    print(f"apxl: {batch.summary_line()}", file=sys.stderr)
+    return batch.exit_code
+
+
+class _Bar:
+    """A progress bar on a terminal (tqdm), quiet otherwise."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="return", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def update(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress() -> _Bar | None:
+    if not sys.stderr.isatty():
+        return None
+    try:
+        return _Bar()
+    except ImportError:
+        return None
+
+
+def _annotate_returns(batch, roots: list[str], folder: str) -> None:
+    """A marked copy of each readable .xlsx/.xlsm return under `folder`, keeping the folders below the roots."""
+    from .annotate import UNSUPPORTED, annotate
+    from .errors import ApxlError
+
+    bases = [os.path.abspath(r if os.path.isdir(r) else os.path.dirname(r) or ".") for r in roots]
+    written = 0
+    for r in batch.returns:
+        if not r.readable:
+            continue
+        if r.file.lower().endswith(UNSUPPORTED):
+            print(f"apxl: {r.file}: not marked (apxl marks only .xlsx and .xlsm files)", file=sys.stderr)
+            continue
+        here = os.path.abspath(r.file)
+        base = next((b for b in bases if here.startswith(b + os.sep)), os.path.dirname(here))
+        out = os.path.join(folder, os.path.relpath(here, base))
+        try:
+            os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+            annotate(r.file, out, report=r.report)
+            written += 1
+        except (OSError, ApxlError) as exc:
+            print(f"apxl: {r.file}: no marked copy ({getattr(exc, 'strerror', None) or exc})", file=sys.stderr)
+    print(f"apxl: wrote {written} marked copies to {folder}", file=sys.stderr)
 
 
 def _clear(args: argparse.Namespace) -> int:

@@ -37,3 +37,32 @@ def to_text(report: Report) -> str:
     if not report.findings:
         lines.append("No problems found.")
     return "\n".join(lines) + "\n"
+
+
+def batch_to_text(batch) -> str:
+    """A batch for a terminal: the headline, one line per return, the cross-school findings, the providers."""
+    import os
+
+    lines = [batch.summary_line(), "", "Returns"]
+    for r in batch.returns:
+        s = r.report.summary
+        counted = "" if r.counted or not r.readable else " (superseded: not counted across schools)"
+        lines.append(f"  {r.status:<10} {r.label}: {s['error']} errors, {s['warning']} warnings, "
+                     f"{s['explained']} explained ({os.path.basename(r.file)}){counted}")
+        if not r.readable:
+            lines.append(f"             {r.report.findings[0].message}")
+    if batch.findings:
+        lines += ["", f"Across schools ({len(batch.findings)})"]
+        for c in batch.findings:
+            lines.append(f"  {c.finding.rule} {c.finding.severity}: {c.finding.message}")
+    if batch.providers:
+        lines += ["", "Providers (peak full-time pupils at once)"]
+        for p in batch.providers:
+            when = f" on {p.peak_date}" if p.peak_date else ""
+            lines.append(f"  {p.peak:>3}{when}  {p.name} ({p.registration or 'registration unknown'}; "
+                         f"{_n(p.pupils, 'pupil')} from {_n(len(p.schools), 'school')})")
+    return "\n".join(lines) + "\n"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"

@@ -243,7 +243,7 @@ def make_providers(rng: random.Random, n_prov: int) -> list[dict]:
     return provs
 
 
-def make_placement(rng: random.Random, i: int, provs: list[dict]) -> dict:
+def make_placement(rng: random.Random, i: int, provs: list[dict], school: int | None = None) -> dict:
     """One clean placement (consistent dates, hours, codes), with its timetable and checklist."""
     pid = f"P{i + 1:06d}"
     prov = provs[rng.randrange(len(provs))]
@@ -298,6 +298,8 @@ def make_placement(rng: random.Random, i: int, provs: list[dict]) -> dict:
         code = "B"
     surname, forename = rng.choice(SURNAMES), rng.choice(FORENAMES)
     estab, serial_no = divmod(i, 1000)
+    if school is not None:                      # each school's pupils have their own UPNs
+        estab += (school + 1) * 10
     body = f"855{estab % 10000:04d}{(2014 - nc + 9) % 100:02d}{serial_no:03d}"
     row = {
         "Placement ID": pid,
@@ -405,11 +407,11 @@ def plant_defects(rng: random.Random, rows: list[dict]) -> list[dict]:
 
 
 # ---- writing -------------------------------------------------------------------------------------
-def write_workbook(out: Path, n: int, seed: int) -> dict:
+def write_workbook(out: Path, n: int, seed: int, school: int | None = None) -> dict:
     rng = random.Random(seed)
     n_prov = max(1, n // 20)
     provs = make_providers(rng, n_prov)
-    rows = [make_placement(rng, i, provs) for i in range(n)]
+    rows = [make_placement(rng, i, provs, school) for i in range(n)]
     clean_ids = [r["Placement ID"] for r in rows]       # before defects (Checklist etc. keep these)
     clean = [(r["Status"], r["Start date"], r["Actual end date"], r["Provider ID"]) for r in rows]
     defects = plant_defects(rng, rows)
@@ -438,7 +440,8 @@ def write_workbook(out: Path, n: int, seed: int) -> dict:
     w = ws["Setup"]
     w.set_column(0, 0, 18)
     w.set_column(1, 1, 40)
-    setup = [("School name", "Bench Academy"), ("School URN", "138001"), ("LAESTAB", "8554001"),
+    name, urn = ("Bench Academy", "138001") if school is None else (f"Bench School {school}", str(140000 + school))
+    setup = [("School name", name), ("School URN", urn), ("LAESTAB", "8554001"),
              ("Partnership", "Hinckley and Bosworth Partnership"), ("Academic year", "2026/27"),
              ("Return date", AS_OF), ("Session times", "08:45-12:15, 13:00-15:15")]
     w.append_row(0, ["Key", "Value"], str_style=s_head)
@@ -536,13 +539,14 @@ def main(argv=None) -> int:
     ap.add_argument("n", type=int, help="number of placements")
     ap.add_argument("out", type=Path, help="the .xlsx to write (defects go to OUT.defects.json)")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    ap.add_argument("--school", type=int, help="a school number: its own School name and URN (batch benchmarks)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     if a.n < 1:
         ap.error("N must be at least 1")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    info = write_workbook(a.out, a.n, a.seed)
+    info = write_workbook(a.out, a.n, a.seed, a.school)
     secs = time.perf_counter() - t0
     dpath = defects_path(a.out)
     dpath.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")

@@ -39,6 +39,13 @@ SCRIPT = "<script>alert('apxl')</script> Learning Hub"
 FORMULA = "=HYPERLINK(\"http://example.invalid\",\"x\")"
 
 
+def _upn(digits: str) -> str:
+    """A valid UPN for these 12 digits (its check letter computed as DfE defines it)."""
+    from apxl.pupils import upn_check_letter
+
+    return upn_check_letter("A" + digits) + digits
+
+
 def _ft(pid: str, upn: str, provider: str, start: dt.date = dt.date(2026, 9, 14), **over: Any) -> list[Any]:
     """A full-time placement (25 hours a week at the provider, none at school)."""
     return placement_row(pid, UPN=upn, **{"Provider ID": provider, "Start date": start, "AP hours per week": 25,
@@ -63,11 +70,11 @@ def returns() -> dict[str, dict[str, list[list[Any]]]]:
                                "Directory ID": "D-HILL"}),
     ]
     oakfield = [
-        _ft("OAK-01", "A801200001001", "MFL"),
-        _ft("OAK-02", "A801200001002", "MFL", start=dt.date(2026, 10, 5)),
-        _ft("OAK-03", "A801200001003", "RRC", **{"Looked after": "Yes"}),
-        _ft("OAK-04", "A801200001004", "HTS"),
-        _ft("OAK-05", "A801200001005", "HTS"),
+        _ft("OAK-01", _upn("801200001001"), "MFL"),
+        _ft("OAK-02", _upn("801200001002"), "MFL", start=dt.date(2026, 10, 5)),
+        _ft("OAK-03", _upn("801200001003"), "RRC", **{"Looked after": "Yes"}),
+        _ft("OAK-04", _upn("801200001004"), "HTS"),
+        _ft("OAK-05", _upn("801200001005"), "HTS"),
     ]
     beech_providers = [
         provider_row("P1", **{"Provider name": "Meadow Farm Learning Ltd", "Postcode": "le13 0aa",
@@ -77,21 +84,21 @@ def returns() -> dict[str, dict[str, list[list[Any]]]]:
         provider_row("P4", **{"Provider name": SCRIPT, "Postcode": "LE11 1AB"}),
     ]
     beech = [
-        _ft("BEE-01", "A801200002001", "P1"),
-        _ft("BEE-02", "A801200002002", "P1"),
-        _ft("BEE-03", "A801200002003", "P2"),
-        _ft("BEE-04", "A801200002004", "P3"),
-        _ft("BEE-05", "A801200002005", "P3"),
-        placement_row("BEE-06", UPN="A801200009009", **{"Provider ID": "P4"}),
-        placement_row("BEE-07", UPN="A801200002007", **{"Provider ID": FORMULA}),
+        _ft("BEE-01", _upn("801200002001"), "P1"),
+        _ft("BEE-02", _upn("801200002002"), "P1"),
+        _ft("BEE-03", _upn("801200002003"), "P2"),
+        _ft("BEE-04", _upn("801200002004"), "P3"),
+        _ft("BEE-05", _upn("801200002005"), "P3"),
+        placement_row("BEE-06", UPN=_upn("801200009009"), **{"Provider ID": "P4"}),
+        placement_row("BEE-07", UPN=_upn("801200002007"), **{"Provider ID": FORMULA}),
     ]
     cedar_providers = [
         provider_row("M", **{"Provider name": "MEADOW FARM LEARNING", "Postcode": "LE130AA"}),
         provider_row("W", **{"Provider name": "Woodland Crafts CIC", "Postcode": "LE11 1AB"}),
     ]
     cedar = [
-        _ft("CED-01", "A801200003001", "M"),
-        placement_row("CED-02", UPN="A801200009009", **{"Provider ID": "W", "Start date": dt.date(2026, 11, 2)}),
+        _ft("CED-01", _upn("801200003001"), "M"),
+        placement_row("CED-02", UPN=_upn("801200009009"), **{"Provider ID": "W", "Start date": dt.date(2026, 11, 2)}),
     ]
     first = _school("Oakfield Academy", "123456", oakfield[:2], oakfield_providers[:1],
                     return_date=dt.date(2026, 11, 20))

@@ -195,8 +195,10 @@ def test_every_readme_example_runs(tmp):
     assert len(commands) >= 9
     for words in commands:
         # outputs the examples write (files not in the repository) go to a temporary folder
-        args = [str(tmp / w) if w.endswith((".json", ".yaml", ".xlsx")) and not (ROOT / w).exists() else w
-                for w in words[1:]]
+        writes = ("--output", "--out", "--annotate", "--annotate-dir", "--export-counts")
+        args = [str(tmp / w) if (w.endswith((".json", ".yaml", ".xlsx", ".html", ".csv"))
+                                 or (n and words[n] in writes)) and not (ROOT / w).exists() else w
+                for n, w in enumerate(words[1:], start=0)]
         res = apxl(*args)
         assert res.returncode in (0, 1), (words, res.stderr)
         assert "Traceback" not in res.stderr

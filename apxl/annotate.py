@@ -40,8 +40,13 @@ ALWAYS = '"apxl"="apxl"'
 CLASSES = ("error", "warning", "explained", "info")
 _COLOURS = {"error": ("FFFFC7CE", "FF9C0006"), "warning": ("FFFFEB9C", "FF9C5700"),
             "explained": ("FFD9D9D9", "FF404040"), "info": ("FFDDEBF7", "FF1F4E78")}
-_DXFS = "".join(f'<dxf><font><color rgb="{font}"/></font><fill><patternFill patternType="solid">'
-                f'<bgColor rgb="{fill}"/></patternFill></fill></dxf>' for fill, font in _COLOURS.values())
+_HIGHLIGHTS = "".join(f'<dxf><font><color rgb="{font}"/></font><fill><patternFill patternType="solid">'
+                      f'<bgColor rgb="{fill}"/></patternFill></fill></dxf>' for fill, font in _COLOURS.values())
+# the Warnings sheet's heading row: bold on a pale blue (a conditional format, like the highlights, so that
+# apxl adds no cell style to the workbook)
+_HEADING = '<dxf><font><b/></font><fill><patternFill patternType="solid"><bgColor rgb="FFDDEBF7"/></patternFill></fill></dxf>'
+_DXFS = _HIGHLIGHTS + _HEADING
+N_DXFS = len(CLASSES) + 1
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -359,10 +364,14 @@ def _clear_dxfs(pkg: _Package, state: str) -> None:
     if m is None:
         return
     p = m.group(1) or ""
-    ours = _DXFS.replace("<", "<" + p).replace("<" + p + "/", "</" + p) if p else _DXFS
     body = m.group(3)
-    if not body.endswith(ours):
+    for mine in (_DXFS, _HIGHLIGHTS):         # a copy marked before the Warnings heading had its own format
+        ours = mine.replace("<", "<" + p).replace("<" + p + "/", "</" + p) if p else mine
+        if body.endswith(ours):
+            break
+    else:
         return              # someone added dxfs after apxl's: leave them (the CF that used them is gone)
+    added = N_DXFS if mine is _DXFS else len(CLASSES)
     body = body[: -len(ours)]
     if form == "absent":
         new = ""
@@ -372,7 +381,7 @@ def _clear_dxfs(pkg: _Package, state: str) -> None:
         count = re.search(r'\bcount="(\d+)"', m.group(2))
         attrs = m.group(2)
         if count:
-            attrs = attrs.replace(count.group(0), f'count="{max(int(count.group(1)) - len(CLASSES), 0)}"', 1)
+            attrs = attrs.replace(count.group(0), f'count="{max(int(count.group(1)) - added, 0)}"', 1)
         new = f"<{p}dxfs{attrs}>{body}</{p}dxfs>"
     pkg.put(part, styles[: m.start()] + new + styles[m.end():])
 
@@ -410,12 +419,12 @@ def _add_dxfs(pkg: _Package) -> tuple[int, str]:
         attrs = m.group(1)
         count = re.search(r'\bcount="(\d+)"', attrs)
         if count:
-            attrs = attrs.replace(count.group(0), f'count="{int(count.group(1)) + len(CLASSES)}"', 1)
+            attrs = attrs.replace(count.group(0), f'count="{int(count.group(1)) + N_DXFS}"', 1)
         styles = styles[: m.start()] + f"<{p}dxfs{attrs}>{m.group(2)}{ours}</{p}dxfs>" + styles[m.end():]
         state = "open"
     else:
         m = re.search(r"<" + re.escape(p) + r"dxfs\b[^>]*/>", styles)
-        new = f'<{p}dxfs count="{len(CLASSES)}">{ours}</{p}dxfs>'
+        new = f'<{p}dxfs count="{N_DXFS}">{ours}</{p}dxfs>'
         first = 0
         if m:
             state = "empty:" + m.group(0)
@@ -490,7 +499,8 @@ _HEADERS = ("Severity", "Rule", "Record", "Message", "Sheet", "Cell", "Field", "
 _WIDTHS = (18, 8, 14, 90, 14, 8, 26, 24)
 
 
-def warnings_xml(report: Report, sheet_names: set[str], checked: str, strict: bool = False) -> str:
+def warnings_xml(report: Report, sheet_names: set[str], checked: str, strict: bool = False,
+                 heading_dxf: int | None = None) -> str:
     """The Warnings sheet's worksheet part: a summary line, a header row, one row per finding."""
     s = report.summary
     summary = (f"apxl: {s['error']} errors, {s['warning']} warnings, {s['explained']} explained warnings, "
@@ -523,12 +533,15 @@ def warnings_xml(report: Report, sheet_names: set[str], checked: str, strict: bo
             f"<cols>{cols}</cols>"
             f"<sheetData>{''.join(rows)}</sheetData>"
             + (f'<autoFilter ref="A2:H{last}"/>' if ordered else "")
+            + (f'<conditionalFormatting sqref="A2:H2"><cfRule type="expression" dxfId="{heading_dxf}" priority="1">'
+               f"<formula>{ALWAYS}</formula></cfRule></conditionalFormatting>" if heading_dxf is not None else "")
             + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             "</worksheet>")
 
 
-def _add_warnings(pkg: _Package, book: _Book, report: Report, checked: str, state: str) -> str:
+def _add_warnings(pkg: _Package, book: _Book, report: Report, checked: str, state: str,
+                  heading_dxf: int | None = None) -> str:
     sheets = book.sheets()
     names = {s.name for s in sheets}
     worksheets = {s.name for s in sheets if s.kind == "worksheet"}
@@ -542,7 +555,7 @@ def _add_warnings(pkg: _Package, book: _Book, report: Report, checked: str, stat
         raise AnnotateError(f"{pkg.path}: already holds a part named {PART} that apxl did not make")
     strict = _STRICT_MAIN in pkg.text(book.wb_part)[:4096]
     ns_rel = _STRICT_REL if strict else _NS_REL
-    pkg.put(PART, warnings_xml(report, worksheets, checked, strict))
+    pkg.put(PART, warnings_xml(report, worksheets, checked, strict, heading_dxf))
 
     ct = pkg.text(book.ct_part)
     p = _prefix(ct, "Types")
@@ -876,9 +889,10 @@ def annotate(src: str | os.PathLike[str], out: str | os.PathLike[str], report: R
                 by_sheet.setdefault(f.sheet, {}).setdefault(_klass(f), set()).add(f.cell.replace("$", ""))
                 on_sheet.setdefault(f.sheet, []).append(f)
         data_id = _next_idmap(pkg) if notes and by_sheet else 0
-        first, state = 0, ""
-        if by_sheet:
+        first, state, heading = 0, "", None
+        if by_sheet or pkg.name("xl/styles.xml"):       # the Warnings heading's format needs a styles part too
             first, state = _add_dxfs(pkg)
+            heading = first + len(CLASSES)
         for name, klasses in by_sheet.items():
             part = pkg.name(sheets[name].part)
             if part is None:
@@ -893,7 +907,7 @@ def annotate(src: str | os.PathLike[str], out: str | os.PathLike[str], report: R
                     data_id += n // 1024 + 1
             pkg.put(part, data)
         when = checked or dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-        result.sheet = _add_warnings(pkg, book, report, when, state)
+        result.sheet = _add_warnings(pkg, book, report, when, state, heading)
     except BaseException as exc:
         raise _failed(pkg, src, "annotate", exc) from None
     return _finish(pkg, out, result)

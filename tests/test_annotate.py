@@ -262,7 +262,11 @@ def test_user_warnings_sheet_and_formats_are_kept(tmp):
     assert "CE001" not in book["Placements"]["B2"].comment.text
     assert "_apxl_warnings" in book.defined_names and "Mine" in book.defined_names
     styles = zipfile.ZipFile(out).read("xl/styles.xml").decode()
-    assert re.search(r'<dxfs count="5">', styles)
+    assert re.search(r'<dxfs count="6">', styles)          # the user's one, four highlights, the Warnings heading
+    heading = re.findall(r"<dxf>.*?</dxf>", styles)[5]
+    assert "<b/>" in heading
+    warnings = zipfile.ZipFile(out).read("xl/worksheets/apxlWarnings.xml").decode()
+    assert re.search(r'<conditionalFormatting sqref="A2:H2"><cfRule type="expression" dxfId="5"', warnings)
     check_copy(src, tmp / "checked.xlsx", report)
 
 

@@ -341,26 +341,49 @@ def validate_many(paths: list[str] | str, *, as_of: str | None = None, policy: A
 
 
 def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return, Any]]:
+    """Check the files in order: in this process for a few, else in forked worker processes.
+
+    A worker that dies (a reader crash, the memory killer) loses only its own file: the files it had not
+    finished are checked again one by one, each in a fresh worker, and the one that kills its worker
+    becomes a WB006 return.
+    """
     import multiprocessing
     import os
 
     jobs = jobs or os.cpu_count() or 1
     jobs = max(1, min(jobs, len(files)))
-    results: list[tuple[Return, Any]] = []
+    results: dict[int, tuple[Return, Any]] = {}
+
+    def done(k: int, result: tuple[Return, Any]) -> None:
+        results[k] = result
+        if progress:
+            progress(len(results), len(files))
+
     if jobs == 1 or len(files) < 4 or "fork" not in multiprocessing.get_all_start_methods():
-        for n, f in enumerate(files, 1):
-            results.append(_check_return(f))
-            if progress:
-                progress(n, len(files))
-        return results
+        for k, f in enumerate(files):
+            done(k, _check_return(f))
+        return [results[k] for k in range(len(files))]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     _warm()
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        chunk = max(1, min(8, len(files) // (jobs * 4)))
-        for n, result in enumerate(pool.imap(_check_return, files, chunksize=chunk), 1):
-            results.append(result)
-            if progress:
-                progress(n, len(files))
-    return results
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, min(8, len(files) // (jobs * 4)))
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            for k, result in enumerate(pool.map(_check_return, files, chunksize=chunk)):
+                done(k, result)
+    except BrokenProcessPool:
+        for k, f in enumerate(files):
+            if k in results:
+                continue
+            try:
+                with ProcessPoolExecutor(1, mp_context=context) as alone:
+                    done(k, alone.submit(_check_return, f).result())
+            except BrokenProcessPool:
+                done(k, (_unreadable(f, "apxl's reader stopped on it (the worker process ended)",
+                                     "Open it in Excel and save it again as .xlsx"), None))
+    return [results[k] for k in range(len(files))]
 
 
 def _merge(r: Return, facts: Any, outcome: Any, k: int, directory: Any) -> None:

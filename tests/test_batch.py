@@ -367,3 +367,27 @@ def test_validate_renders_one_workbook_as_html_and_excel(tmp_path):
                for f in apxl.validate(defects).findings if "<" not in f.message and "&" not in f.message)
     refused = subprocess.run(APXL + ["validate", str(defects), "--format", "xlsx"], capture_output=True, text=True)
     assert refused.returncode == 2 and "--output" in refused.stderr
+
+
+def _crash_on_some(path: str):
+    """A reader that kills its worker process on one file (what a native crash or the memory killer does)."""
+    if path.endswith("crash.xlsx"):
+        os._exit(70)
+    from apxl.batch import _check_return_real
+
+    return _check_return_real(path)
+
+
+def test_a_worker_that_dies_loses_only_its_own_file(folder, tmp_path, monkeypatch):
+    import apxl.batch as batch_module
+
+    root = tmp_path / "r"
+    shutil.copytree(folder, root)
+    shutil.copy(root / "beech.xlsx", root / "crash.xlsx")
+    monkeypatch.setattr(batch_module, "_check_return_real", batch_module._check_return, raising=False)
+    monkeypatch.setattr(batch_module, "_check_return", _crash_on_some)
+    batch = validate_many([str(root)], jobs=2)
+    crashed = _return(batch, "crash.xlsx")
+    assert crashed.status == "unreadable" and "stopped on it" in crashed.report.findings[0].message
+    assert _return(batch, "beech.xlsx").status == "errors"
+    assert len(batch.returns) == 6 and [r.status for r in batch.returns].count("unreadable") == 2

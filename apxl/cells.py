@@ -30,6 +30,7 @@ _HM_TEXT = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*(am|pm)?\s*$", re.I)
 _H_AMPM = re.compile(r"^\s*(\d{1,2})\s*(am|pm)\s*$", re.I)
 _NUMBER_TEXT = re.compile(r"^\s*[-+]?\d+(?:\.\d+)?\s*$")
 _NCYEAR_TEXT = re.compile(r"^\s*(?:(?:nc\s*)?(?:year|yr|y)\s*)?(\d{1,2})\s*$", re.I)
+_SMALL = 512          # up to this many values, plain Python beats pandas' fixed cost per call
 
 
 @dataclass
@@ -89,7 +90,7 @@ def blank_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     strs = _str_positions(values, ~mask)
     if strs.size:
         sub = values[strs]
-        spaces = {u for u in pd.unique(sub) if not u.strip()}
+        spaces = {u for u in (set(sub.tolist()) if sub.size <= _SMALL else pd.unique(sub)) if not u.strip()}
         if spaces:
             space = pd.Series(sub).isin(spaces).to_numpy()
             mask[strs[space]] = True
@@ -98,7 +99,7 @@ def blank_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _str_positions(values: np.ndarray, among: np.ndarray) -> np.ndarray:
-    idx = np.flatnonzero(among)
+    idx = among.nonzero()[0]
     if idx.size == 0:
         return idx
     sub = values[idx]
@@ -152,34 +153,87 @@ def _readable(out: Parsed, i: int, raw: Any, read_as: str, fix: str) -> None:
 
 # --- dates -------------------------------------------------------------------------------------
 
+try:  # the parser pd.to_datetime(texts, format=...) runs, without its ~0.1 ms of wrapping per call
+    from pandas._libs.tslibs.strptime import array_strptime as _array_strptime
+except ImportError:  # pragma: no cover - another pandas
+    _array_strptime = None
+
+
+def strptime_texts(texts: np.ndarray, fmt: str) -> np.ndarray:
+    """`pd.to_datetime(texts, format=fmt, errors="coerce")` as datetime64[us] (texts: an object array of str)."""
+    if _array_strptime is not None:
+        try:
+            result, tz = _array_strptime(texts, fmt, exact=True, errors="coerce", utc=False)
+        except TypeError:  # pragma: no cover - its signature changed: go the public way
+            pass
+        else:
+            if tz is None and result.dtype.kind == "M":
+                return result.astype("datetime64[us]")
+    return pd.to_datetime(pd.Series(texts, dtype=object), format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]")
+
+
+_TEXT_DATES: dict[str, Any] = {}     # stripped text -> its date (each text's date depends on the text alone)
+
+
 def _text_dates(texts: list[str]) -> list[Any]:
-    """Day-first text dates, as England writes them (03/09/2026 is 3 September 2026); NaT if not a date."""
+    """Day-first text dates, as England writes them (03/09/2026 is 3 September 2026); NaT if not a date.
+
+    Each distinct text is worked out once per process: the same few typed dates recur across returns.
+    """
+    keys = [t.strip() for t in texts]
+    distinct = list(dict.fromkeys(keys))
+    new = [k for k in distinct if k not in _TEXT_DATES]
+    if new:
+        if len(_TEXT_DATES) + len(new) > 50_000:
+            _TEXT_DATES.clear()
+            new = distinct
+        _TEXT_DATES.update(zip(new, _parse_text_dates(new)))
+    return [_TEXT_DATES[k] for k in keys]
+
+
+def _parse_text_dates(texts: list[str]) -> list[Any]:
     result = np.full(len(texts), np.datetime64("NaT"), dtype="datetime64[us]")
     todo = np.array([t.strip() for t in texts], dtype=object)
     pending = np.array([any(ch.isdigit() for ch in t) for t in todo], dtype=bool)
     for fmt in _DATE_FORMATS:
         if not pending.any():
             break
-        idx = np.flatnonzero(pending)
-        parsed = pd.to_datetime(pd.Series(todo[idx], dtype=object), format=fmt, errors="coerce").to_numpy(dtype="datetime64[us]")
+        idx = pending.nonzero()[0]
+        parsed = strptime_texts(todo[idx], fmt)
         ok = ~np.isnat(parsed)
         result[idx[ok]] = parsed[ok]
         pending[idx[ok]] = False
     return [pd.Timestamp(v) if not np.isnat(v) else pd.NaT for v in result]
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
+def _dates_to_us(sub: np.ndarray) -> np.ndarray:
+    """`pd.to_datetime(sub)` as datetime64[us], for an object array of dates, datetimes and Timestamps.
+
+    A short column of plain dates (what calamine gives for a date cell) goes by day numbers instead.
+    """
+    if sub.size <= _SMALL and all(type(v) is dt.date for v in sub):
+        ordinals = np.fromiter((v.toordinal() for v in sub), dtype=np.int64, count=sub.size)
+        return (ordinals - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[us]")
+    return pd.to_datetime(sub).to_numpy(dtype="datetime64[us]")
+
+
 def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np.ndarray, *, checklist: bool = False) -> Parsed:
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-    filled = np.flatnonzero(~blank)
+    filled = (~blank).nonzero()[0]
     if filled.size:
         sub = values[filled]
         kind = pd.api.types.infer_dtype(sub, skipna=False)
         if kind in ("date", "datetime"):
-            result[filled] = pd.to_datetime(sub).to_numpy(dtype="datetime64[us]")
+            result[filled] = _dates_to_us(sub)
         else:
-            rest = np.setdiff1d(filled, strs, assume_unique=True)
+            not_text = ~blank
+            not_text[strs] = False
+            rest = not_text.nonzero()[0]                   # filled cells that are not text
             if rest.size and pd.api.types.infer_dtype(values[rest], skipna=False) in ("date", "datetime"):
                 is_date = np.ones(rest.size, dtype=bool)
             else:
@@ -187,8 +241,11 @@ def _parse_date(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np
                                       count=rest.size)
             dates = rest[is_date]
             if dates.size:
-                result[dates] = pd.to_datetime(values[dates]).to_numpy(dtype="datetime64[us]")
-            others = np.union1d(strs, rest[~is_date])
+                result[dates] = _dates_to_us(values[dates])
+            other = np.zeros(n, dtype=bool)
+            other[strs] = True
+            other[rest[~is_date]] = True
+            others = other.nonzero()[0]                    # text, and what is neither text nor a date
             if others.size:
                 _date_others(values, others, result, out, spec, checklist)
     out.values = result.astype("datetime64[us]")
@@ -253,7 +310,7 @@ def _numeric(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, *, hours: b
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, np.nan)
-    filled = np.flatnonzero(~blank)
+    filled = (~blank).nonzero()[0]
     if filled.size:
         sub = values[filled]
         kind = pd.api.types.infer_dtype(sub, skipna=False)
@@ -322,7 +379,7 @@ def _parse_time(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, np.nan)
-    filled = np.flatnonzero(~blank)
+    filled = (~blank).nonzero()[0]
     if filled.size and pd.api.types.infer_dtype(values[filled], skipna=False) == "time":
         result[filled] = [t.hour * 60 + t.minute + t.second / 60 for t in values[filled]]
         out.values = result
@@ -383,7 +440,7 @@ def _parse_text(values: np.ndarray, blank: np.ndarray, spec: FieldSpec, strs: np
     n = values.size
     out = Parsed(values=None, blank=blank, failed=np.zeros(n, dtype=bool))
     result = np.full(n, None, dtype=object)
-    filled = np.flatnonzero(~blank)
+    filled = (~blank).nonzero()[0]
     if filled.size:
         sub = values[filled]
         if strs.size == filled.size:
@@ -403,11 +460,19 @@ def _lookup(spec: FieldSpec) -> dict[str, str]:
 
 def _map_distinct(out: Parsed, normalise) -> Parsed:
     """Apply `normalise` to each distinct text once (code columns hold a handful of values)."""
-    ok = np.flatnonzero(~out.blank & ~out.failed)
-    if ok.size:
+    ok = (~out.blank & ~out.failed).nonzero()[0]
+    if ok.size > _SMALL:
         sub = pd.Series(out.values[ok], dtype=object)
         mapping = {u: normalise(u) for u in sub.unique()}
         out.values[ok] = sub.map(mapping).to_numpy(dtype=object)
+    elif ok.size:
+        done: dict[Any, Any] = {}
+        mapped = []
+        for v in out.values[ok].tolist():
+            if v not in done:
+                done[v] = normalise(v)
+            mapped.append(done[v])
+        out.values[ok] = mapped
     return out
 
 

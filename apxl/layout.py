@@ -21,7 +21,7 @@ from .catalogue import finding
 from .findings import Finding
 from .mapping import Mapping
 from .reading import SheetGrid, Workbook
-from .schema import OPTIONAL_SHEET_RULES, SheetSchema, normalise_header, sheet_schemas
+from .schema import OPTIONAL_SHEET_RULES, SheetSchema, normalise_header, shared_alias_index, sheet_schemas
 
 HEADER_SEARCH_ROWS = 20
 APXL_SHEETS = {"warnings", "apxl warnings", "start", "lists", "apxl lists"}
@@ -109,40 +109,65 @@ class Layout:
 # --- header matching ----------------------------------------------------------------------------
 
 def _header_index(schema: SheetSchema, mapping: Mapping) -> dict[str, str]:
+    """normalised header -> field (read only: the schema's index is shared unless the mapping adds to it)."""
+    chosen = [(fname, choice.header) for fname, choice in mapping.columns.get(schema.name, {}).items() if choice.header]
+    if not chosen:
+        return shared_alias_index(schema)
     index = schema.alias_index()
-    for fname, choice in mapping.columns.get(schema.name, {}).items():
-        if choice.header:
-            index[normalise_header(choice.header)] = fname
+    for fname, header in chosen:
+        index[normalise_header(header)] = fname
     return index
 
 
 def _match(text: Any, index: dict[str, str]) -> str | None:
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return None
+    for key in _header_keys(text):
+        hit = index.get(key)
+        if hit is not None:
+            return hit
+    return None
+
+
+@lru_cache(maxsize=16384)
+def _header_keys(text: str) -> tuple[str, ...]:
+    """The keys a header cell is looked up by, in order: as written, without a bracketed note, without
+    a trailing "required". Each distinct header text is worked out once per process."""
+    if not text.strip():
+        return ()
     key = normalise_header(text)
-    hit = index.get(key)
-    if hit is None and "(" in text:
-        hit = index.get(normalise_header(re.sub(r"\(.*?\)", " ", text)))
-    if hit is None and key.endswith(" required"):
-        hit = index.get(key[: -len(" required")])
-    return hit
+    keys = [key]
+    if "(" in text:
+        keys.append(normalise_header(re.sub(r"\(.*?\)", " ", text)))
+    if key.endswith(" required"):
+        keys.append(key[: -len(" required")])
+    return tuple(keys)
 
 
 def _row_matches(row: list[Any], index: dict[str, str], lo: int = 0, hi: int | None = None) -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}
     for c in range(lo, min(len(row), hi if hi is not None else len(row))):
-        fname = _match(row[c], index)
-        if fname:
-            found.setdefault(fname, []).append(c)
+        text = row[c]
+        if not isinstance(text, str):        # (_match, inlined: every cell of the first rows comes here)
+            continue
+        for key in _header_keys(text):
+            fname = index.get(key)
+            if fname is not None:
+                if fname:
+                    found.setdefault(fname, []).append(c)
+                break
     return found
 
 
 def _best_header(rows: list[list[Any]], index: dict[str, str], search: int = HEADER_SEARCH_ROWS) -> tuple[int, dict[str, list[int]]]:
     best_row, best = -1, {}
+    most = len(set(index.values()))          # a row naming every field cannot be beaten: stop there
     for r in range(min(search, len(rows))):
         found = _row_matches(rows[r], index)
         if len(found) > len(best):
             best_row, best = r, found
+            if len(best) >= most:
+                break
     return best_row, best
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApxlError, UnreadableWorkbook
-from .package import SheetPeek, read_package, scan_sheet
+from .limits import check_package, check_peek
+from .package import SheetPeek, read_package, read_part, scan_sheet
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -75,6 +76,7 @@ class SheetGrid:
     tables: list[TableRange] = field(default_factory=list)
     visible: bool = True
     _content: SheetContent | None = None
+    on_release: Callable[[], None] | None = None   # e.g. close the file the loader reads from
 
     @property
     def content(self) -> SheetContent:
@@ -90,6 +92,8 @@ class SheetGrid:
         """Let go of the cell values once the tables hold what they need (keeps merges and formulas)."""
         if self._content is not None:
             self._content.rows = []
+        if self.on_release is not None:
+            self.on_release()
 
     @property
     def merged(self) -> list[tuple[int, int, int, int]]:
@@ -182,15 +186,20 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     if not os.path.exists(path):
         raise ApxlError(f"{path}: no such file. Check the path and try again")
     kind = _sniff(path)
+    if kind == "zip":
+        check_package(path)     # sizes, ratio and DTDs from the central directory, before anything is inflated
     suffix = os.path.splitext(path)[1].lower()
     fmt = {"zip": suffix.lstrip(".") if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") else "xlsx", "ole": "xls"}.get(kind, suffix.lstrip("."))
     package = None
+    parts = _Parts(path)
     if kind == "zip" and fmt in ("xlsx", "xlsm"):
         try:
-            with zipfile.ZipFile(path) as zf:
-                package = read_package(zf)
+            package = read_package(parts.open())
         except (zipfile.BadZipFile, OSError, KeyError, ValueError):
             package = None
+            parts.close()
+    if package is None:
+        parts.close()
     # Ask calamine for Excel Tables only where the package has table parts (it panics on some others).
     with_tables = package is not None and package.has_tables
     try:
@@ -215,7 +224,9 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     def loader_for(name: str) -> Callable[[], SheetContent]:
         def load() -> SheetContent:
             # the sheet's XML is scanned (and let go) before calamine builds its values: a lower peak
-            peek = _peek_part(path, sheet_parts[name]) if name in sheet_parts else None
+            peek = _peek_part(parts, sheet_parts[name]) if name in sheet_parts else None
+            if peek is not None:    # calamine builds the used range densely: refuse one too big first
+                check_peek(path, name, peek, sheet_parts[name], package.shared_strings if package else None)
             try:
                 with _native_stderr_silenced():
                     sheet = book.get_sheet_by_name(name)
@@ -247,7 +258,7 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
         if meta.typ == pc.SheetTypeEnum.ChartSheet:
             continue
         sheets[meta.name] = SheetGrid(name=meta.name, loader=loader_for(meta.name),
-                                      visible=meta.visible == pc.SheetVisibleEnum.Visible)
+                                      visible=meta.visible == pc.SheetVisibleEnum.Visible, on_release=parts.close)
 
     try:
         for tname in (book.table_names or ()) if with_tables else ():
@@ -259,9 +270,31 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     return Workbook(source=path, format=fmt, sheets=sheets, defined_names=package.defined_names if package else {})
 
 
-def _peek_part(path: str, part: str) -> SheetPeek | None:
+class _Parts:
+    """The file's zip package, opened once for the package and every sheet's scan (not once a sheet),
+    and closed when the workbook's values are released (opened again should a sheet be read later)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.zf: zipfile.ZipFile | None = None
+
+    def open(self) -> zipfile.ZipFile:
+        if self.zf is None:
+            self.zf = zipfile.ZipFile(self.path)
+        return self.zf
+
+    def close(self) -> None:
+        if self.zf is not None:
+            zf, self.zf = self.zf, None
+            zf.close()
+
+
+def _peek_part(parts: _Parts, part: str) -> SheetPeek | None:
     try:
-        with zipfile.ZipFile(path) as zf:
-            return scan_sheet(zf.read(part))
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return scan_sheet(read_part(parts.open(), part))
+    except zipfile.BadZipFile:     # zipfile stops at the declared size and checks the CRC: calamine would not
+        raise UnreadableWorkbook(parts.path, f"{part} unpacks to more or other than its zip directory says "
+                                 "(damaged, or a zip bomb)", "Open it in Excel, repair it if asked, and save it "
+                                 "again") from None
+    except (KeyError, OSError, ValueError, NotImplementedError):
         return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .resources import load_schema_file
@@ -48,8 +48,22 @@ TYPE_WORDS = {
 
 def normalise_header(text: Any) -> str:
     """The form in which headers and aliases are compared: case, punctuation and spacing ignored."""
+    if isinstance(text, str):
+        return _normalise_text(text)      # headers repeat across sheets and files: each text once
+    return _normalise(text)
+
+
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def _normalise(text: Any) -> str:
     s = str(text).lower().replace("&", " and ")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", s).split())
+    return " ".join(_NOT_ALNUM.sub(" ", s).split())
+
+
+@lru_cache(maxsize=16384)
+def _normalise_text(text: str) -> str:
+    return _normalise(text)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,13 +114,19 @@ class SheetSchema:
 
     def alias_index(self) -> dict[str, str]:
         """normalised header -> field name, canonical names winning over aliases."""
-        index: dict[str, str] = {}
-        for f in self.fields:
-            for alias in f.aliases:
-                index.setdefault(normalise_header(alias), f.name)
-        for f in self.fields:
-            index[normalise_header(f.name)] = f.name
-        return index
+        return dict(shared_alias_index(self))
+
+
+@cache
+def shared_alias_index(schema: SheetSchema) -> dict[str, str]:
+    """`SheetSchema.alias_index`, built once per process: callers must not change it."""
+    index: dict[str, str] = {}
+    for f in schema.fields:
+        for alias in f.aliases:
+            index.setdefault(normalise_header(alias), f.name)
+    for f in schema.fields:
+        index[normalise_header(f.name)] = f.name
+    return index
 
 
 def _field(raw: dict[str, Any], **extra: Any) -> FieldSpec:

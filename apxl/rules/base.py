@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,35 @@ def cached(ctx: Context, key: str, make):
     if key not in store:
         store[key] = make()
     return store[key]
+
+
+# --- small tables: plain Python where pandas' fixed cost per call would dominate -------------------
+#
+# Each helper gives exactly what its pandas spelling gives, for object columns of text and None (what
+# `texts` returns); callers keep the pandas spelling for long columns and for anything else.
+
+FEW = 1024            # up to this many values
+
+
+def texts_only(values: Any) -> bool:
+    """Every value is text or None (the columns the plain-Python paths are for)."""
+    return all(v is None or type(v) is str for v in values)
+
+
+def few_texts(*columns: Any) -> bool:
+    return sum(len(c) for c in columns) <= FEW and all(texts_only(c) for c in columns)
+
+
+def map_to_float(values: Any, mapping: dict[str, float]) -> np.ndarray:
+    """`pd.Series(values, dtype=object).map(mapping).to_numpy(dtype=float, na_value=np.nan)` (text or None)."""
+    return np.array([mapping.get(v, np.nan) if v is not None else np.nan for v in values], dtype=float).reshape(len(values))
+
+
+def factorize(values: Any) -> np.ndarray:
+    """`pd.factorize(values)[0]` as int64: codes in order of first appearance, -1 for None (text or None)."""
+    codes: dict[str, int] = {}
+    return np.array([-1 if v is None else codes.setdefault(v, len(codes)) for v in values],
+                    dtype=np.int64).reshape(len(values))
 
 
 # --- columns ---------------------------------------------------------------------------------
@@ -196,10 +226,19 @@ def calendar(ctx: Context) -> SchoolCalendar:
         if sp is not None and sp.known.any():
             years += [int(str(sp.start[sp.known].min())[:4]), int(str(sp.end[sp.known].max())[:4])]
         first, last = min(years) - 1, max(years) + 1
-        return SchoolCalendar(term_rows=rows, policy_terms=policy_terms, first_year=max(first, 1990),
-                              last_year=min(last, 2100))
+        return _school_calendar(tuple(rows), tuple((y, tuple(r)) for y, r in policy_terms.items()),
+                                max(first, 1990), min(last, 2100))
 
     return cached(ctx, "calendar", make)
+
+
+@lru_cache(maxsize=64)
+def _school_calendar(rows: tuple[TermRow, ...], policy_terms: tuple[tuple[int, tuple[TermRow, ...]], ...],
+                     first_year: int, last_year: int) -> SchoolCalendar:
+    """One calendar per distinct set of terms and years, shared by the validations that have them (the
+    rules only read it): a partnership's returns mostly share the policy's terms."""
+    return SchoolCalendar(term_rows=list(rows), policy_terms={y: list(r) for y, r in policy_terms},
+                          first_year=first_year, last_year=last_year)
 
 
 def _as_date(value: Any) -> dt.date:

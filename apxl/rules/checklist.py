@@ -92,16 +92,8 @@ def _make_facts(ctx: Context, placements: Table, checklist: Table) -> _Facts:
         orphans = np.zeros(len(checklist), dtype=bool)
     else:
         cids = _norm(texts(checklist, "Placement ID"))
-        # a repeated ID is CE006 on its second row: only the first row of each ID is matched
-        p_first = (pids.notna() & ~pids.duplicated(keep="first")).to_numpy()
-        c_first = (cids.notna() & ~cids.duplicated(keep="first")).to_numpy()
-        c_rows = np.flatnonzero(c_first)
-        pos = pd.Index(cids[c_first].to_numpy(dtype=object)).get_indexer(pids.where(p_first).to_numpy(dtype=object))
-        pos = np.where(p_first, pos, -1)
-        row = np.where(pos >= 0, c_rows[np.maximum(pos, 0)] if c_rows.size else -1, -1).astype(np.int64)
-        lonely = p_first & (pos < 0)
-        back = pd.Index(pids[p_first].to_numpy(dtype=object)).get_indexer(cids.where(c_first).to_numpy(dtype=object))
-        orphans = c_first & (back < 0)
+        pair = _pair_few if n + len(checklist) <= _FEW else _pair_many
+        row, lonely, orphans = pair(pids, cids)
     start, planned = days(placements, "Start date"), days(placements, "Planned end date")
     actual = days(placements, "Actual end date")
     registration = np.full(n, None, dtype=object)
@@ -123,6 +115,47 @@ def _make_facts(ctx: Context, placements: Table, checklist: Table) -> _Facts:
     )
 
 
+_FEW = 1024          # up to this many rows, dicts beat pandas' fixed cost per call
+
+
+def _pair_many(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per placement its Checklist row (-1: none), the placements with no row, the rows with no placement."""
+    # a repeated ID is CE006 on its second row: only the first row of each ID is matched
+    p_first = (pids.notna() & ~pids.duplicated(keep="first")).to_numpy()
+    c_first = (cids.notna() & ~cids.duplicated(keep="first")).to_numpy()
+    c_rows = np.flatnonzero(c_first)
+    pos = pd.Index(cids[c_first].to_numpy(dtype=object)).get_indexer(pids.where(p_first).to_numpy(dtype=object))
+    pos = np.where(p_first, pos, -1)
+    row = np.where(pos >= 0, c_rows[np.maximum(pos, 0)] if c_rows.size else -1, -1).astype(np.int64)
+    lonely = p_first & (pos < 0)
+    back = pd.Index(pids[p_first].to_numpy(dtype=object)).get_indexer(cids.where(c_first).to_numpy(dtype=object))
+    orphans = c_first & (back < 0)
+    return row, lonely, orphans
+
+
+def _pair_few(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_pair_many` by dicts, for a few rows: the same answer."""
+    pids, cids = pids.tolist(), cids.tolist()
+    c_first: dict[str, int] = {}
+    for j, c in enumerate(cids):
+        if c is not None and c not in c_first:
+            c_first[c] = j
+    row = np.full(len(pids), -1, dtype=np.int64)
+    lonely = np.zeros(len(pids), dtype=bool)
+    seen: set[str] = set()
+    for i, p in enumerate(pids):
+        if p is None or p in seen:
+            continue
+        seen.add(p)
+        j = c_first.get(p, -1)
+        row[i] = j
+        lonely[i] = j < 0
+    orphans = np.zeros(len(cids), dtype=bool)
+    for c, j in c_first.items():
+        orphans[j] = c not in seen
+    return row, lonely, orphans
+
+
 def _first_monitoring_visits(ctx: Context, pids: pd.Series) -> np.ndarray:
     """Per placement, its first Monitoring visit on Visits dated on or before the as-at date."""
     out = np.full(len(pids), NAT)
@@ -134,6 +167,15 @@ def _first_monitoring_visits(ctx: Context, pids: pd.Series) -> np.ndarray:
     ok = ((texts(visits, "Visit type") == "Monitoring visit") & ~np.isnat(when)
           & (when <= np.datetime64(ctx.as_of, "D")) & ids.notna().to_numpy())
     if not ok.any():
+        return out
+    if len(pids) + int(ok.sum()) <= _FEW:      # the earliest visit of each ID, by a dict: as the groupby below
+        earliest: dict[str, np.datetime64] = {}
+        for key, day in zip(ids[ok].tolist(), when[ok]):
+            if key not in earliest or day < earliest[key]:
+                earliest[key] = day
+        for i, key in enumerate(pids.tolist()):
+            if key is not None and key in earliest:
+                out[i] = earliest[key]
         return out
     first = pd.Series(when[ok]).groupby(ids[ok].to_numpy(dtype=object)).min()
     hit = pd.Index(first.index).get_indexer(pids.to_numpy(dtype=object))
@@ -301,8 +343,9 @@ def _item(ctx: Context, code: str) -> Iterator[Finding]:
         done = np.where(by_visit, visit, done)
         missing &= ~by_visit
 
-    due = DUE[spec.due](ctx, f)
-    applies = has_row & APPLIES[spec.applies](ctx, f)
+    # items share a handful of due and applies keys: each is worked out once per validation
+    due = cached(ctx, f"checklist_due:{spec.due}", lambda: DUE[spec.due](ctx, f))
+    applies = has_row & cached(ctx, f"checklist_applies:{spec.applies}", lambda: APPLIES[spec.applies](ctx, f))
     live = applies & ~np.isnat(due.day)            # the due date is known (no cascade from a date that failed)
     as_of = np.datetime64(ctx.as_of, "D")
     future = applies & ~np.isnat(done) & (done > as_of)     # not done yet, whenever it is due

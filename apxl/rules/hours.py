@@ -23,7 +23,19 @@ import pandas as pd
 
 from ..findings import Finding
 from . import rule
-from .base import at, cached, csa_bounds, fmt_day, fmt_hours, numbers, of_compulsory_age, provider_rows, spans, texts
+from .base import (
+    at,
+    cached,
+    csa_bounds,
+    few_texts,
+    fmt_day,
+    fmt_hours,
+    numbers,
+    of_compulsory_age,
+    provider_rows,
+    spans,
+    texts,
+)
 
 if TYPE_CHECKING:
     from ..engine import Context
@@ -115,6 +127,8 @@ def _hours(ctx: Context) -> Hours | None:
 
 def _match(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """For each of `wanted`, the row of the first equal ID in `ids` (trimmed, any case), else -1."""
+    if few_texts(ids, wanted):
+        return _match_few(ids, wanted)
     have = pd.Series(ids, dtype=object)
     have = have[have.notna() & ~have.duplicated()]
     if not len(have) or not len(wanted):
@@ -128,6 +142,30 @@ def _match(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         wanted_keys = pd.Series(np.asarray(wanted, dtype=object)[missed]).astype(str).str.strip().str.lower()
         hit = pd.Index(keys.to_numpy()).get_indexer(wanted_keys.to_numpy())
         out[missed] = np.where(hit >= 0, keys.index.to_numpy()[np.maximum(hit, 0)], -1)
+    return out
+
+
+def _match_few(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`_match` by dicts, for a few IDs of text or None: the same answer."""
+    exact: dict[str, int] = {}
+    for r, v in enumerate(ids.tolist()):
+        if v is not None and v not in exact:
+            exact[v] = r
+    out = np.full(len(wanted), -1, dtype=np.int64)
+    if not exact:
+        return out
+    loose: dict[str, int] | None = None
+    for k, w in enumerate(wanted.tolist()):
+        if w is None:
+            continue
+        r = exact.get(w, -1)
+        if r < 0:
+            if loose is None:
+                loose = {}
+                for v, row in exact.items():
+                    loose.setdefault(v.strip().lower(), row)
+            r = loose.get(w.strip().lower(), -1)
+        out[k] = r
     return out
 
 
@@ -444,15 +482,12 @@ def _hm(minutes: float) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
-@rule("HR006")
-def sessions_overlap(ctx: Context) -> list[Finding]:
-    got = _sessions(ctx)
-    if got is None or got[1].size == 0:
-        return []
-    timetable, rows, owner, day, where, start, end = got
-    # seconds, so that the latest end before each session and its position pack into one exact integer
-    begin, finish = np.round(start * 60).astype(np.int64), np.round(end * 60).astype(np.int64)
-    n = rows.size
+_FEW_SESSIONS = 2000     # up to this many sessions a plain loop beats pandas' fixed cost per call
+
+
+def _overlaps_many(owner, day, begin, finish, n):
+    """Each session that starts before the latest end of an earlier session of the same pupil and day
+    (sorted by start, end): its position, and that latest end packed with the earlier one's position."""
     frame = pd.DataFrame({"owner": owner, "day": day, "start": begin, "end": finish, "pos": np.arange(n)})
     frame = frame.sort_values(["owner", "day", "start", "end", "pos"], kind="stable")
     frame["packed"] = frame["end"] * n + frame["pos"]
@@ -462,7 +497,48 @@ def sessions_overlap(ctx: Context) -> list[Finding]:
     seen = frame["before"].notna()
     before = frame["before"].fillna(0).to_numpy(dtype=np.int64)
     hit = seen.to_numpy() & (frame["start"].to_numpy() < before // n)
-    positions, befores = frame["pos"].to_numpy()[hit], before[hit]
+    return frame["pos"].to_numpy()[hit], before[hit]
+
+
+def _overlaps_few(owner, day, begin, finish, n):
+    """`_overlaps_many` as a loop, the same to the last bit: the sort puts a blank day last (pandas' order),
+    a blank day is in no group (groupby drops it), and the running latest end goes through a float as
+    pandas' shift turns it into one."""
+    packed = (finish * n + np.arange(n)).tolist()
+    owners, days_, starts = np.asarray(owner).tolist(), list(day), begin.tolist()
+    ends = finish.tolist()
+    order = sorted(range(n), key=lambda k: (owners[k], days_[k] is None, "" if days_[k] is None else days_[k],
+                                            starts[k], ends[k], k))
+    positions, befores = [], []
+    group: tuple | None = None
+    running = 0
+    for k in order:
+        if days_[k] is None:
+            group = None
+            continue
+        key = (owners[k], days_[k])
+        if key != group:
+            group, running = key, packed[k]
+            continue
+        before = int(np.float64(running))
+        if starts[k] < before // n:
+            positions.append(k)
+            befores.append(before)
+        running = max(running, packed[k])
+    return np.asarray(positions, dtype=np.int64), np.asarray(befores, dtype=np.int64)
+
+
+@rule("HR006")
+def sessions_overlap(ctx: Context) -> list[Finding]:
+    got = _sessions(ctx)
+    if got is None or got[1].size == 0:
+        return []
+    timetable, rows, owner, day, where, start, end = got
+    # seconds, so that the latest end before each session and its position pack into one exact integer
+    begin, finish = np.round(start * 60).astype(np.int64), np.round(end * 60).astype(np.int64)
+    n = rows.size
+    few = n <= _FEW_SESSIONS and all(d is None or type(d) is str for d in day.tolist())
+    positions, befores = (_overlaps_few if few else _overlaps_many)(owner, day, begin, finish, n)
     out = []
     for pos, packed in zip(positions, befores):
         other = int(packed % n)

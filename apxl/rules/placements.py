@@ -12,6 +12,7 @@ sessions covered, days at the provider, Timetable hours at the provider) and `pr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,8 +32,11 @@ from .base import (
     calendar,
     csa_bounds,
     days,
+    factorize,
+    few_texts,
     fmt_day,
     fmt_hours,
+    map_to_float,
     numbers,
     of_compulsory_age,
     provider_rows,
@@ -65,6 +69,8 @@ def match_ids(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     IDs are compared as typed first (they are trimmed already), then, for the few that miss, ignoring
     case, as provider_rows does.
     """
+    if len(ids) + len(wanted) <= _FEW and _texts_only(ids) and _texts_only(wanted):
+        return _match_few(ids, wanted)
     out = np.full(len(wanted), -1, dtype=np.int64)
     known = pd.Series(ids, dtype=object)
     first = (known.notna() & ~known.duplicated()).to_numpy()
@@ -81,6 +87,36 @@ def match_ids(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         pos = pd.Index(lower[first].to_numpy()).get_indexer(
             pd.Series(np.asarray(wanted, dtype=object)[miss], dtype=object).str.lower().to_numpy())
         out[miss[pos >= 0]] = rows[pos[pos >= 0]]
+    return out
+
+
+_FEW = 1024          # up to this many values, dicts and sets beat pandas' fixed cost per call
+
+
+def _texts_only(values) -> bool:
+    return all(v is None or type(v) is str for v in values)
+
+
+def _match_few(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`match_ids` for a few text IDs (None where unusable), by dicts: the same answer."""
+    exact: dict[str, int] = {}
+    for r, v in enumerate(ids):
+        if v is not None and v not in exact:
+            exact[v] = r
+    lower: dict[str, int] | None = None
+    out = np.full(len(wanted), -1, dtype=np.int64)
+    for k, w in enumerate(wanted):
+        if w is None:
+            continue
+        r = exact.get(w, -1)
+        if r < 0 and exact:
+            if lower is None:
+                lower = {}
+                for j, v in enumerate(ids):
+                    if v is not None and v.lower() not in lower:
+                        lower[v.lower()] = j
+            r = lower.get(w.lower(), -1)
+        out[k] = r
     return out
 
 
@@ -107,6 +143,7 @@ def _upn_lookup() -> np.ndarray:
 
 
 _UPN_VALUE = _upn_lookup()
+_UPN_FORM = re.compile(r"[A-Z][0-9]{11}[0-9A-Z]")
 _UPN_LETTER_CODES = np.frombuffer(UPN_LETTERS.encode("ascii"), dtype=np.uint8)
 
 
@@ -133,10 +170,14 @@ def upn_state(ctx: Context) -> UpnState | None:
         key = np.full(n, None, dtype=object)
         rows = np.flatnonzero(given)
         if rows.size:
-            text = pd.Series(values[rows], dtype=object).astype(str).str.strip().str.upper()
-            form = text.str.fullmatch(r"[A-Z][0-9]{11}[0-9A-Z]").fillna(False).to_numpy(dtype=bool)
+            if few_texts(values[rows]):
+                text = np.array([v.strip().upper() for v in values[rows].tolist()] + [None], dtype=object)[:-1]
+                form = np.array([_UPN_FORM.fullmatch(v) is not None for v in text.tolist()], dtype=bool).reshape(text.size)
+            else:
+                text = pd.Series(values[rows], dtype=object).astype(str).str.strip().str.upper()
+                form = text.str.fullmatch(_UPN_FORM.pattern).fillna(False).to_numpy(dtype=bool)
             if form.any():
-                upns = text[form].to_numpy(dtype=object)
+                upns = text[form] if isinstance(text, np.ndarray) else text[form].to_numpy(dtype=object)
                 codes = np.frombuffer("".join(upns).encode("ascii"), dtype=np.uint8).reshape(-1, 13)
                 value = _UPN_VALUE[codes]
                 total = (value[:, 1:13] * np.arange(2, 14)).sum(axis=1)
@@ -169,8 +210,9 @@ def timetable_summary(ctx: Context) -> TimetableSummary | None:
         n = len(table)
         idx = match_ids(texts(table, "Placement ID"), texts(timetable, "Placement ID"))
         mine = idx >= 0
-        day = pd.Series(texts(timetable, "Day"), dtype=object).map({d: i for i, d in enumerate(WEEKDAYS)})
-        day = day.to_numpy(dtype=float, na_value=np.nan)
+        day_text, weekday = texts(timetable, "Day"), {d: i for i, d in enumerate(WEEKDAYS)}
+        day = (map_to_float(day_text, weekday) if few_texts(day_text) else
+               pd.Series(day_text, dtype=object).map(weekday).to_numpy(dtype=float, na_value=np.nan))
         where = texts(timetable, "Location")
         start, end = numbers(timetable, "Start time"), numbers(timetable, "End time")
         good = mine & ~np.isnan(day) & usable(timetable, "Location") & ~np.isnan(start) & ~np.isnan(end)
@@ -196,6 +238,9 @@ def timetable_summary(ctx: Context) -> TimetableSummary | None:
 
 def isin(values: np.ndarray, options: tuple[str, ...]) -> np.ndarray:
     """values in options, for object columns that hold None."""
+    if len(values) <= _FEW and _texts_only(values):
+        wanted = set(options)
+        return np.array([v is not None and v in wanted for v in values], dtype=bool).reshape(len(values))
     return pd.Series(values, dtype=object).isin(options).to_numpy(dtype=bool)
 
 
@@ -270,7 +315,9 @@ def nc_year_mismatch(ctx: Context) -> Iterator[Finding]:
     if table is None or sp is None:
         return
     dob = days(table, "Date of birth")
-    nc = pd.Series(texts(table, "NC year"), dtype=object).map(_NC_NUMBER).to_numpy(dtype=float, na_value=np.nan)
+    nc_text = texts(table, "NC year")
+    nc = (map_to_float(nc_text, _NC_NUMBER) if few_texts(nc_text) else
+          pd.Series(nc_text, dtype=object).map(_NC_NUMBER).to_numpy(dtype=float, na_value=np.nan))
     check = sp.active_or_planned(ctx.as_of) & ~np.isnat(dob) & ~np.isnan(nc)
     if not check.any():
         return
@@ -594,7 +641,8 @@ def overlapping_placements(ctx: Context) -> Iterator[Finding]:
     rows = np.flatnonzero(state.valid & sp.known)
     if rows.size < 2:
         return
-    group = pd.factorize(pd.Series(state.key[rows], dtype=object))[0].astype(np.int64)
+    keys = state.key[rows]
+    group = factorize(keys) if few_texts(keys) else pd.factorize(pd.Series(keys, dtype=object))[0].astype(np.int64)
     base = sp.start[rows].astype(np.int64).min() - 1
     start = sp.start[rows].astype(np.int64) - base            # 1 ... span, small positive integers
     end = sp.end[rows].astype(np.int64) - base
@@ -607,7 +655,9 @@ def overlapping_placements(ctx: Context) -> Iterator[Finding]:
     began_before_my_end = np.searchsorted(starts_key, g * wide + e, "left") - first     # s_j < e_i
     ended_by_my_start = np.searchsorted(ends_key, g * wide + s, "right") - first        # e_j <= s_i
     one_day = s == e
-    same_day = pd.Series(one_day.astype(np.int64)).groupby([g, s]).transform("sum").to_numpy()
+    # per placement, how many one-day placements of its group start on its start day
+    _, at_day = np.unique(g * wide + s, return_inverse=True)
+    same_day = np.bincount(at_day.reshape(-1), weights=one_day, minlength=1).astype(np.int64)[at_day.reshape(-1)]
     count = began_before_my_end - (ended_by_my_start - np.where(one_day, same_day, 0)) - (s < e)
     upns = texts(table, "UPN")
     for k in np.flatnonzero(count > 0):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from ..findings import Finding
 from ..layout import Table
 from . import rule
-from .base import add_months, at, blank, cached, days, provider_rows, spans, texts, usable
+from .base import add_months, at, blank, cached, days, few_texts, provider_rows, spans, texts, usable
 from .placements import REGISTRATION_WORDS, day_text, isin
 
 if TYPE_CHECKING:
@@ -178,6 +179,10 @@ def audit_in_future(ctx: Context) -> Iterator[Finding]:
 # --- PR006 to PR008: identifiers -------------------------------------------------------------
 
 def _matches(values: np.ndarray, pattern: re.Pattern[str], upper: bool = False) -> np.ndarray:
+    if few_texts(values):     # as below, by `re` itself (what pandas' str.fullmatch runs on these)
+        plain = _plain(pattern.pattern)
+        return np.array([v is not None and plain.fullmatch(v.strip().upper() if upper else v.strip()) is not None
+                         for v in values.tolist()], dtype=bool).reshape(len(values))
     text = pd.Series(values, dtype=object)
     given = text.notna().to_numpy(dtype=bool)
     out = np.zeros(len(values), dtype=bool)
@@ -187,6 +192,12 @@ def _matches(values: np.ndarray, pattern: re.Pattern[str], upper: bool = False) 
             s = s.str.upper()
         out[given] = s.str.fullmatch(pattern.pattern).fillna(False).to_numpy(dtype=bool)
     return out
+
+
+@lru_cache(maxsize=64)
+def _plain(pattern: str) -> re.Pattern[str]:
+    """The pattern as pandas' str.fullmatch compiles it from its text (no flags)."""
+    return re.compile(pattern)
 
 
 @rule("PR006")

@@ -18,7 +18,20 @@ import pandas as pd
 
 from ..findings import Finding
 from . import rule
-from .base import add_months, at, calendar, days, fmt_day, provider_rows, raw_text, spans, texts, usable
+from .base import (
+    add_months,
+    at,
+    calendar,
+    days,
+    factorize,
+    few_texts,
+    fmt_day,
+    provider_rows,
+    raw_text,
+    spans,
+    texts,
+    usable,
+)
 
 if TYPE_CHECKING:
     from ..engine import Context
@@ -44,13 +57,17 @@ def id_codes(*columns: np.ndarray) -> tuple[list[np.ndarray], int]:
     """One integer per distinct ID across the columns (-1 where blank or unusable), and how many there are."""
     sizes = [c.size for c in columns]
     joined = normalised(np.concatenate(columns)) if sum(sizes) else np.zeros(0, dtype=object)
-    codes, uniques = pd.factorize(joined, use_na_sentinel=True)
-    codes = np.asarray(codes, dtype=np.int64)
+    if few_texts(joined):
+        codes = factorize(joined)
+        count = int(codes.max()) + 1 if codes.size else 0
+    else:
+        codes, uniques = pd.factorize(joined, use_na_sentinel=True)
+        codes, count = np.asarray(codes, dtype=np.int64), len(uniques)
     out, start = [], 0
     for size in sizes:
         out.append(codes[start:start + size])
         start += size
-    return out, len(uniques)
+    return out, count
 
 
 def listed(names: list[str], at_most: int = LIST_AT_MOST) -> str:
@@ -319,7 +336,11 @@ def visit_names_unknown_id(ctx: Context) -> Iterator[Finding]:
             continue
         known = set(normalised(texts(other, field)).tolist()) - {None}
         wanted = normalised(texts(visits, field))
-        bad = (wanted != None) & ~pd.Series(wanted, dtype=object).isin(known).to_numpy()  # noqa: E711
+        if few_texts(wanted):
+            listed_ = np.array([w in known for w in wanted.tolist()], dtype=bool).reshape(wanted.size)
+        else:
+            listed_ = pd.Series(wanted, dtype=object).isin(known).to_numpy()
+        bad = (wanted != None) & ~listed_  # noqa: E711
         for i in np.flatnonzero(bad):
             yield at("VI005", visits, i, field, id=_shown(visits, i, field), sheet_named=sheet, what=what,
                      visit=words(i))

@@ -302,29 +302,35 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 class _Bar:
-    """A progress bar on a terminal (tqdm), quiet otherwise."""
+    """A one-line progress bar on a terminal's stderr, redrawn at most ten times a second and wiped at the end."""
+
+    WIDTH = 30
 
     def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=0, unit="return", file=sys.stderr, leave=False, dynamic_ncols=True)
+        self.last = 0.0
+        self.drawn = 0
 
     def update(self, done: int, total: int) -> None:
-        self.bar.total = total
-        self.bar.n = done
-        self.bar.refresh()
+        import time
+
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        filled = self.WIDTH * done // max(total, 1)
+        line = f"apxl: checking returns [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}"
+        sys.stderr.write("\r" + line)
+        sys.stderr.flush()
+        self.drawn = len(line)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.drawn:
+            sys.stderr.write("\r" + " " * self.drawn + "\r")
+            sys.stderr.flush()
 
 
 def _progress() -> _Bar | None:
-    if not sys.stderr.isatty():
-        return None
-    try:
-        return _Bar()
-    except ImportError:
-        return None
+    return _Bar() if sys.stderr.isatty() else None
 
 
 def _annotate_returns(batch, roots: list[str], folder: str) -> None:

@@ -391,3 +391,29 @@ def test_a_worker_that_dies_loses_only_its_own_file(folder, tmp_path, monkeypatc
     assert crashed.status == "unreadable" and "stopped on it" in crashed.report.findings[0].message
     assert _return(batch, "beech.xlsx").status == "errors"
     assert len(batch.returns) == 6 and [r.status for r in batch.returns].count("unreadable") == 2
+
+
+def test_progress_bar_on_a_terminal_only(folder):
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(APXL + ["batch", str(folder), "--format", "json", "--output", os.devnull],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait()
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "apxl: checking returns [" in text and "5/5" in text
+    assert "5 returns checked" in text
+    quiet = subprocess.run(APXL + ["batch", str(folder), "--format", "json", "--output", os.devnull],
+                           capture_output=True, text=True)
+    assert "checking returns" not in quiet.stderr and "5 returns checked" in quiet.stderr

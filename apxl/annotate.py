@@ -101,6 +101,10 @@ class _Package:
         if low.endswith(UNSUPPORTED):
             raise AnnotateError(f"{path}: apxl writes marks only into .xlsx and .xlsm files; save it as .xlsx "
                                 "in Excel first (the report itself works for this file)")
+        from .limits import check_package
+
+        if os.path.isfile(path):
+            check_package(path)         # a bomb, a DTD or a damaged directory is refused before anything is inflated
         try:
             self.zf = zipfile.ZipFile(path)
         except FileNotFoundError:

@@ -125,11 +125,15 @@ def check_package(path: str) -> None:
                        _ENV["parts"])
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-        return
+    except (NotImplementedError, EOFError) as exc:     # found by bench/fuzz.py: the reader let these through
+        raise UnreadableWorkbook(path, f"its zip package is damaged or uses a form apxl cannot read ({exc})",
+                                 "Open it in Excel, repair it if asked, and save it again as .xlsx") from None
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return                  # the reader's own message: damaged, not a workbook
     with zf:
         infos = zf.infolist()
         check_sizes(path, infos, lim)
+        check_bounds(path, infos)
         check_dtds(path, zf, infos)
         check_declared(path, zf, infos)
 
@@ -154,6 +158,17 @@ def check_sizes(path: str, infos: list[zipfile.ZipInfo], lim: Limits | None = No
     if total > lim.package_mb * MB:
         raise _too_big(path, f"its parts would unpack to {_mb(total)}, over apxl's limit of "
                        f"{lim.package_mb:,} MB for a workbook", _ENV["package_mb"])
+
+
+def check_bounds(path: str, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a directory entry whose data would run past the end of the file: a damaged or cut-short zip
+    (found by bench/fuzz.py: the write-back read such a part's claimed size, gigabytes, in one go)."""
+    size = os.path.getsize(path)
+    for info in infos:
+        if info.header_offset + 30 + info.compress_size > size:
+            raise UnreadableWorkbook(path, f"{info.filename} runs past the end of the file (the zip package is "
+                                     "damaged or cut short)", "Ask for the workbook to be sent again, or open it "
+                                     "in Excel, repair it if asked, and save it again")
 
 
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
@@ -213,6 +228,9 @@ def check_declared(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo])
         except (zlib.error, EOFError):
             raise UnreadableWorkbook(path, f"{info.filename} is damaged (its compressed data is corrupt)",
                                      "Open it in Excel, repair it if asked, and save it again") from None
+        except NotImplementedError as exc:       # a zip version or method Python's zipfile (and Excel) never use
+            raise UnreadableWorkbook(path, f"{info.filename} is stored in a way apxl cannot read ({exc})",
+                                     "Open it in Excel and save it again as .xlsx") from None
         except Exception:  # noqa: BLE001 - encrypted or unsupported member: calamine's own error says so
             continue
 

@@ -830,11 +830,18 @@ def _docx_paragraphs(path: Path) -> list[list[str]]:
     from lxml import etree
 
     out: list[list[str]] = []
+    # a template is a file from elsewhere: no entities, no network, no part larger than a document can be
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         with zipfile.ZipFile(path) as z:
             parts = [n for n in z.namelist() if re.fullmatch(r"word/(document|header\d*|footer\d*)\.xml", n)]
             for part in sorted(parts, key=lambda n: (n != "word/document.xml", n)):
-                root = etree.fromstring(z.read(part))
+                info = z.getinfo(part)
+                if info.file_size > 64 * 1024 * 1024:
+                    raise ApxlError(f"{path}: {part} is larger than a document template can be "
+                                    f"({info.file_size // (1024 * 1024)} MB)")
+                with z.open(info) as fh:
+                    root = etree.fromstring(fh.read(info.file_size + 1), parser)
                 for p in root.iter(f"{W}p"):
                     runs = ["".join(t.text or "" for t in r.iter(f"{W}t")) for r in p.iter(f"{W}r")]
                     out.append([x for x in runs if x])

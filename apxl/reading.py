@@ -9,6 +9,7 @@ structure, so both give the same findings. The input file is only ever opened fo
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
@@ -171,6 +172,14 @@ def _classify(path: str, exc: BaseException, kind: str) -> UnreadableWorkbook:
     if kind == "other":
         return UnreadableWorkbook(path, "it is not a spreadsheet (perhaps a CSV or text file renamed)",
                                   "Open it in Excel and save it as .xlsx")
+    error_value = re.search(r"(?i)unsupported cell error value '?(#[A-Z_/0!?]+)", text)
+    if error_value:     # Excel 365's newer error values (#SPILL!, #CALC! ...), which the reader does not know
+        return UnreadableWorkbook(path, f"a cell holds the Excel error {error_value.group(1)}, which apxl's reader "
+                                  "cannot read", "Fix or clear the formulas that show it (Find: "
+                                  f"{error_value.group(1)}), save, and check again")
+    if "decode" in text.lower() and ("utf-8" in text.lower() or "utf8" in text.lower()):
+        return UnreadableWorkbook(path, "some of its text is not in a character encoding Excel writes (not UTF-8)",
+                                  "Open it in Excel and save it again as .xlsx")
     if kind == "zip":
         return UnreadableWorkbook(path, "it is damaged or is not an Excel workbook (the zip package is incomplete or corrupt)",
                                   "Open it in Excel, repair it if asked, and save it again")

@@ -282,7 +282,12 @@ def _build_workbook(batch: BatchReport, path: str) -> None:
     rules = [(t["rule"], titles.get(t["rule"], ""), t["severity"], t["findings"], t["returns"], t["explained"],
               t["batch"]) for t in batch.rule_totals()]
     _table_sheet(wb, "Rules", _RULE_COLUMNS, rules, formats)
-    wb.close()
+    from xlsxwriter.exceptions import FileCreateError
+
+    try:
+        wb.close()
+    except FileCreateError as exc:            # xlsxwriter wraps the OSError (a full disk, a read-only folder)
+        raise exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else OSError(str(exc)) from None
 
 
 def _summary_sheet(wb, batch: BatchReport, formats: dict) -> None:
@@ -397,7 +402,8 @@ def is_apxl_report(path: str) -> bool:
         with zipfile.ZipFile(path) as package:
             if "docProps/custom.xml" not in package.namelist():
                 return False
-            xml = package.read("docProps/custom.xml")
+            with package.open("docProps/custom.xml") as part:
+                xml = part.read(64 * 1024)      # a property list is small: never inflate a large part whole
     except Exception:
         return False
     return f'name="{REPORT_PROPERTY}"'.encode() in xml

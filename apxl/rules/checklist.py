@@ -120,15 +120,17 @@ _FEW = 1024          # up to this many rows, dicts beat pandas' fixed cost per c
 
 def _pair_many(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per placement its Checklist row (-1: none), the placements with no row, the rows with no placement."""
-    # a repeated ID is CE006 on its second row: only the first row of each ID is matched
-    p_first = (pids.notna() & ~pids.duplicated(keep="first")).to_numpy()
+    # a repeated Placement ID is CE006; which placement its Checklist row belongs to cannot be told, so no
+    # placement with that ID is paired (the CL rules then judge none of them, whatever the rows' order)
+    p_first = (pids.notna() & ~pids.duplicated(keep=False)).to_numpy()
     c_first = (cids.notna() & ~cids.duplicated(keep="first")).to_numpy()
     c_rows = np.flatnonzero(c_first)
     pos = pd.Index(cids[c_first].to_numpy(dtype=object)).get_indexer(pids.where(p_first).to_numpy(dtype=object))
     pos = np.where(p_first, pos, -1)
     row = np.where(pos >= 0, c_rows[np.maximum(pos, 0)] if c_rows.size else -1, -1).astype(np.int64)
     lonely = p_first & (pos < 0)
-    back = pd.Index(pids[p_first].to_numpy(dtype=object)).get_indexer(cids.where(c_first).to_numpy(dtype=object))
+    known = pids[pids.notna()].drop_duplicates()
+    back = pd.Index(known.to_numpy(dtype=object)).get_indexer(cids.where(c_first).to_numpy(dtype=object))
     orphans = c_first & (back < 0)
     return row, lonely, orphans
 
@@ -143,10 +145,14 @@ def _pair_few(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray,
     row = np.full(len(pids), -1, dtype=np.int64)
     lonely = np.zeros(len(pids), dtype=bool)
     seen: set[str] = set()
+    repeated = {p for p in pids if p is not None and (p in seen or seen.add(p))}
+    seen = set()
     for i, p in enumerate(pids):
         if p is None or p in seen:
             continue
         seen.add(p)
+        if p in repeated:
+            continue
         j = c_first.get(p, -1)
         row[i] = j
         lonely[i] = j < 0

@@ -610,16 +610,22 @@ def cross_school(returns: list[Return], facts: list[ReturnFacts | None], policy:
     else:
         _directory_findings(entities, returns, facts, counted, directory, out)
     _xs006(entities, returns, facts, out)
-    out.providers = _provider_view(entities, returns, facts, counted, where, levels, counting, ctx, as_of, policy)
-    for view in out.providers:
+    views = _provider_view(entities, returns, facts, counted, where, levels, counting, ctx, as_of, policy)
+    out.providers = [view for view, _ in views]
+    for view, e in views:
         if view.pupils or view.peak:
             peak_when = f" (from {_fmt(dt.date.fromisoformat(view.peak_date))})" if view.peak_date else ""
             extra = f", of whom {view.imported} counted by another area" if view.imported else ""
-            f = finding("XS003", batch=True, record=view.name, value=str(view.peak), provider=view.name,
-                        pupils=_plural(view.pupils, "pupil"), schools_count=_plural(len(view.schools), "school"),
-                        schools=_list(view.schools),
-                        full_time=str(view.full_time), peak=str(view.peak), peak_when=peak_when, imported=extra)
+            words = dict(provider=view.name, pupils=_plural(view.pupils, "pupil"),
+                         schools_count=_plural(len(view.schools), "school"), schools=_list(view.schools),
+                         full_time=str(view.full_time), peak=str(view.peak), peak_when=peak_when, imported=extra)
+            f = finding("XS003", batch=True, record=view.name, value=str(view.peak), **words)
             out.cross.append(CrossFinding(f, tuple(view.files)))
+            for r, p in entities[e].members:             # and in each school's report, at its own provider row
+                prov = facts[r].providers[p]
+                sheet, cell, row = prov.cells["Provider ID"]
+                out.per_return[r].append(finding("XS003", sheet=sheet, cell=cell, row=row, column="Provider ID",
+                                                 record=prov.pid, value=str(view.peak), **words))
     out.counts = _counts(entities, facts, counting, vulnerable)
     return out
 
@@ -991,7 +997,7 @@ def _iso_to_uk(text: str | None) -> str:
 
 def _provider_view(entities: list[Entity], returns: list[Return], facts: list[ReturnFacts | None],
                    counted: list[bool], where: dict, levels: dict, counting: list[Interval], words: _Words,
-                   as_of: dt.date, policy: Policy) -> list[ProviderView]:
+                   as_of: dt.date, policy: Policy) -> list[tuple[ProviderView, int]]:
     from .batch import ProviderView
     from .rules.base import add_months
 
@@ -1028,7 +1034,7 @@ def _provider_view(entities: list[Entity], returns: list[Return], facts: list[Re
         visits = [p.last_qa_visit for p in rows if p.last_qa_visit]
         mine = pupils[e].values()
         rs = sorted(schools[e], key=lambda r: returns[r].label)
-        views.append(ProviderView(
+        views.append((ProviderView(
             name=entity.name(facts), postcode=entity.postcode(facts),
             urn=(entity.entry.urn if entity.entry and entity.entry.urn else next((p.urn for p in rows if p.urn), None)),
             directory_id=(entity.entry.directory_id if entity.entry else
@@ -1040,8 +1046,8 @@ def _provider_view(entities: list[Entity], returns: list[Return], facts: list[Re
             audit_status=status, audit_date=date.isoformat() if date else None,
             audit_expiry=expiry.isoformat() if expiry else None,
             last_visit=max(visits).isoformat() if visits else None,
-            schools=[returns[r].label for r in rs], files=[returns[r].file for r in rs], limit=words.count))
-    views.sort(key=lambda v: (-v.peak, v.name.lower()))
+            schools=[returns[r].label for r in rs], files=[returns[r].file for r in rs], limit=words.count), e))
+    views.sort(key=lambda pair: (-pair[0].peak, pair[0].name.lower()))
     return views
 
 

@@ -184,6 +184,10 @@ def test_xs002_schools_disagree_about_an_audit(batch):
 
 def test_xs003_per_provider_and_xs006_same_postcode(batch):
     assert len(_cross(batch, "XS003")) == len(batch.providers) == 5
+    cedar = _found(_return(batch, "cedar.xlsx").report, "XS003")
+    meadow = next(f for f in cedar if f.record == "M")
+    assert (meadow.sheet, meadow.cell, meadow.severity) == ("Providers", "A2", "info")
+    assert "5 pupils from 3 schools (Beech School, Cedar College and Oakfield Academy)" in meadow.message
     xs006 = _cross(batch, "XS006")
     assert len(xs006) == 1 and "LE11 1AB" in xs006[0].finding.message and "Woodland Crafts CIC" in xs006[0].finding.message
 

@@ -18,7 +18,6 @@ import datetime as dt
 import os
 import re
 import struct
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -841,27 +840,15 @@ def _check_paths(src: str, out: str, in_place: bool) -> None:
 
 
 def _finish(pkg: _Package, out: str, result: Result) -> Result:
+    from .output import replacing
+
     result.changed, result.added, result.removed = pkg.changes()
-    directory = os.path.dirname(os.path.abspath(out)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".apxl-", suffix=os.path.splitext(out)[1] or ".xlsx", dir=directory)
-    os.close(fd)
     try:
-        if os.path.exists(out):
-            os.chmod(tmp, os.stat(out).st_mode & 0o7777)
-        else:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)
-        pkg.write(tmp)
+        with replacing(out, os.path.splitext(out)[1] or ".xlsx") as tmp:
+            pkg.write(tmp)
+            pkg.close()             # the source closed before the rename: in place, it is the same file
+    finally:
         pkg.close()
-        os.replace(tmp, out)
-    except BaseException:
-        pkg.close()
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return result
 
 

@@ -189,19 +189,13 @@ def _write_marked(action, src: str, out: str) -> None:
     """annotate/clear into `out`; over `src` itself, keep a backup first (the write is an atomic rename)."""
     if _same(src, out):
         import shutil
-        import tempfile
 
-        folder = os.path.dirname(os.path.abspath(src)) or "."
-        fd, tmp = tempfile.mkstemp(prefix=".apxl-", suffix=".bak.tmp", dir=folder)
-        os.close(fd)
+        from .output import replacing
+
         try:                            # the backup too is whole or absent: copied aside, then renamed
-            shutil.copy2(src, tmp)
-            os.replace(tmp, src + ".bak")
+            with replacing(src + ".bak", ".bak.tmp") as tmp:
+                shutil.copy2(src, tmp)
         except OSError as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
             raise _error(f"{src}.bak: cannot keep a backup ({exc.strerror or exc})") from None
         action(src, src, in_place=True)
     else:

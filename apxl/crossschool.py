@@ -22,6 +22,7 @@ import numpy as np
 from .catalogue import finding
 from .findings import Finding
 from .identity import normalise_name, normalise_postcode
+from .output import FORMULA_START, neutralise
 
 if TYPE_CHECKING:
     from .batch import CrossFinding, ProviderView, Return
@@ -427,15 +428,9 @@ def read_counts(path: str) -> list[ImportedCount]:
 
 
 def _unneutralise(text: str | None) -> str | None:
-    if text and text[0] == "'" and len(text) > 1 and text[1] in "=+-@":
+    if text and text[0] == "'" and text[1:].startswith(FORMULA_START):
         return text[1:]
     return text
-
-
-def _neutralise(text: Any) -> str:
-    """A text cell for CSV/Excel: one that starts with =, +, - or @ gets a leading ' (no formula)."""
-    s = "" if text is None else str(text)
-    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
 
 
 # --- the sweep: how many at once, on which days -----------------------------------------------------------
@@ -1102,5 +1097,5 @@ def write_counts(rows: list[dict[str, Any]], path: str) -> None:
     writer = csv.DictWriter(buf, fieldnames=list(COUNT_COLUMNS), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
+        writer.writerow({k: neutralise(v) if isinstance(v, str) else v for k, v in row.items()})
     write_text_atomic(path, buf.getvalue())

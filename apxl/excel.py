@@ -242,8 +242,9 @@ def warnings_rows(report: Report, sheet_names: set[str], checked: str) -> list[l
 
 def _text(value: Any) -> str:
     """A value written as text: Excel would take a leading = + - @ as a formula, so it gets an apostrophe."""
-    text = "" if value is None else str(value)[:32767]
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    from .output import neutralise
+
+    return neutralise("" if value is None else str(value)[:32767])
 
 
 def _quote_sheet(name: str) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ApxlError
+from .output import neutralise
 
 SAMPLES = Path(__file__).resolve().parents[1] / "workbooks" / "documents"
 OFF_SITE = "Off-site direction"
@@ -1031,11 +1032,6 @@ def ofsted_rows(t: Tracker) -> tuple[list[OfstedRow], list[str]]:
 
 OFSTED_HEADERS = ("Provider ID", "Provider", "Address", "Registration", "URN", "Pupils", "Pupil (year, placement)",
                   "Why they attend", "Start date", "Hours a week at the AP")
-
-
-def neutralise(text: str) -> str:
-    """A text cell that Excel would run as a formula gets a leading apostrophe (CSV/XLSX injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def write_ofsted_xlsx(rows: list[OfstedRow], title: str, path: Path) -> None:

@@ -10,7 +10,6 @@ written as strings only, and those that a spreadsheet could read as a formula ar
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from functools import cache
@@ -19,10 +18,10 @@ from typing import Any
 from .batch import BatchReport, ProviderView
 from .errors import ApxlError
 from .findings import Finding
+from .output import neutralise
 
 REPORT_PROPERTY = "apxl_report"       # the custom document property that marks a workbook as our report
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _STATUS_TEXT = {"errors": "Errors", "warnings": "Warnings only", "clean": "Clean", "unreadable": "Unreadable"}
 _STATUS_ORDER = {"unreadable": 0, "errors": 1, "warnings": 2, "clean": 3}
 
@@ -197,20 +196,6 @@ def _chart(providers: list[ProviderView]) -> dict[str, Any]:
 # Excel
 
 
-def _neutral(text: str) -> str:
-    """Text a spreadsheet might read as a formula, made inert: a leading single quote.
-
-    Every text cell is written with `write_string` (never as a formula) and the workbook is opened with
-    strings_to_formulas off, so Excel itself shows "=HYPERLINK(...)" as text. But an officer who copies
-    the cell into another sheet, re-types it or saves the sheet as CSV would hand the bare "=..." to the
-    next program, which may run it (CSV/formula injection). So text starting with =, +, - or @ (and tab or
-    carriage return, which some programs strip before parsing) is stored with a leading "'": visible, but
-    harmless wherever it goes next. The apostrophe is part of the stored text on purpose (Excel's own
-    quote-prefix style would hide it and drop it again on export).
-    """
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _date_value(value: str | None):
     """An ISO date string as a datetime.date for a real Excel date; None when it is not one."""
     import datetime as dt
@@ -250,20 +235,10 @@ def write_xlsx(batch: BatchReport, path: str) -> None:
     with file "(batch)" and their files joined by "; "), Rules. A custom document property marks the file
     as an apxl report, so a batch scanning a folder can skip it (`is_apxl_report`).
     """
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    import tempfile
+    from .output import replacing
 
-    fd, tmp = tempfile.mkstemp(prefix=".apxl-", suffix=".xlsx", dir=directory)
-    os.close(fd)
-    try:
+    with replacing(path, ".xlsx") as tmp:
         _build_workbook(batch, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _build_workbook(batch: BatchReport, path: str) -> None:
@@ -310,7 +285,7 @@ def _summary_sheet(wb, batch: BatchReport, formats: dict) -> None:
         if isinstance(value, int):
             ws.write_number(i, 1, value)
         elif value:
-            ws.write_string(i, 1, _neutral(str(value)))
+            ws.write_string(i, 1, neutralise(str(value)))
     ws.set_column(0, 0, 32)
     ws.set_column(1, 1, 60)
 
@@ -380,7 +355,7 @@ def _write_cell(ws, r: int, c: int, kind: str, value: Any, date_format) -> None:
         if day is not None:
             ws.write_datetime(r, c, day, date_format)
             return
-    ws.write_string(r, c, _neutral(str(value)))
+    ws.write_string(r, c, neutralise(str(value)))
 
 
 def _width(header: str, kind: str, sample: list[Any]) -> float:

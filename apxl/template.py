@@ -31,7 +31,6 @@ import keyword
 import os
 import re
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -140,7 +139,7 @@ def build_template(path: str | os.PathLike[str], *, version: str = TEMPLATE_VERS
     if suffix == ".xlsx":
         data = template_bytes(version=version)
         _check_directory(target, directory)
-        _write_atomic(target, directory, data)
+        _write_atomic(target, data)
         return target
 
     module = module_path(target)
@@ -151,9 +150,9 @@ def build_template(path: str | os.PathLike[str], *, version: str = TEMPLATE_VERS
         raise ApxlError(f"{target}: {module.name} beside it was not written by apxl, and the Check tracker button "
                         f"would import it: choose another name for the workbook or move {module.name}")
     existed = module.exists()
-    _write_atomic(module, directory, text.encode("utf-8"))
+    _write_atomic(module, text.encode("utf-8"))
     try:
-        _write_atomic(target, directory, data)
+        _write_atomic(target, data)
     except BaseException:
         if not existed:
             _unlink(str(module))
@@ -197,22 +196,14 @@ def _check_directory(target: Path, directory: Path) -> None:
         raise ApxlError(f"{target}: the folder {directory} does not exist")
 
 
-def _write_atomic(target: Path, directory: Path, data: bytes) -> None:
+def _write_atomic(target: Path, data: bytes) -> None:
+    from .output import replacing
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".apxl-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ApxlError(f"{target}: cannot write the template ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with replacing(str(target)) as tmp, open(tmp, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())      # mkstemp makes it private; a template is an ordinary file
-        os.replace(tmp, target)
     except OSError as exc:
-        _unlink(tmp)
         raise ApxlError(f"{target}: cannot write the template ({exc.strerror or exc})") from None
-    except BaseException:
-        _unlink(tmp)
-        raise
 
 
 def vba_project() -> bytes:
@@ -238,12 +229,6 @@ def vba_project() -> bytes:
             return zf.read("xl/vbaProject.bin")
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise ApxlError(f"cannot read xl/vbaProject.bin from {source} ({exc})") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _unlink(path: str) -> None:

@@ -225,3 +225,12 @@ def test_map_finds_a_sheet_of_unfamiliar_headers(tmp):
     text = apxl("map", path).stdout
     assert "Placements: Kids" in text
     assert "confidence 0." in text
+
+
+def test_a_written_report_is_an_ordinary_file(tmp):
+    """Reports are written through a private temporary file, but end up with the permissions of any new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    out = tmp / "report.json"
+    apxl("validate", "workbooks/examples/clean.xlsx", "--format", "json", "--output", out)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

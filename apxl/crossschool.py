@@ -23,6 +23,7 @@ from .catalogue import finding
 from .findings import Finding
 from .identity import normalise_name, normalise_postcode
 from .output import FORMULA_START, neutralise
+from .rules.base import fmt_day, plural
 
 if TYPE_CHECKING:
     from .batch import CrossFinding, ProviderView, Return
@@ -542,18 +543,10 @@ class Outcome:
     counts: list[dict[str, Any]] = field(default_factory=list)   # for --export-counts
 
 
-def _fmt(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
-
-
 def _list(items: list[str]) -> str:
     if len(items) <= SHOWN:
         return ", ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
     return f"{', '.join(items[:SHOWN])} and {len(items) - SHOWN} more"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def cross_school(returns: list[Return], facts: list[ReturnFacts | None], policy: Policy, as_of: dt.date,
@@ -609,10 +602,10 @@ def cross_school(returns: list[Return], facts: list[ReturnFacts | None], policy:
     out.providers = [view for view, _ in views]
     for view, e in views:
         if view.pupils or view.peak:
-            peak_when = f" (from {_fmt(dt.date.fromisoformat(view.peak_date))})" if view.peak_date else ""
+            peak_when = f" (from {fmt_day(dt.date.fromisoformat(view.peak_date))})" if view.peak_date else ""
             extra = f", of whom {view.imported} counted by another area" if view.imported else ""
-            words = dict(provider=view.name, pupils=_plural(view.pupils, "pupil"),
-                         schools_count=_plural(len(view.schools), "school"), schools=_list(view.schools),
+            words = dict(provider=view.name, pupils=plural(view.pupils, "pupil"),
+                         schools_count=plural(len(view.schools), "school"), schools=_list(view.schools),
                          full_time=str(view.full_time), peak=str(view.peak), peak_when=peak_when, imported=extra)
             f = finding("XS003", batch=True, record=view.name, value=str(view.peak), **words)
             out.cross.append(CrossFinding(f, tuple(view.files)))
@@ -711,11 +704,11 @@ def _registration_count(e: int, name: str, steps: list, members: list[Interval],
     at_peak = [iv for iv in members if iv.first <= day < iv.stop]
     from_elsewhere = _imported_share(imported_at, e, day)
     by_school = _school_shares(at_peak, returns)
-    share = [f"{_plural(n, 'pupil')} of {school}" for school, n in by_school]
+    share = [f"{plural(n, 'pupil')} of {school}" for school, n in by_school]
     share += [f"{n} counted by another area ({src})" for src, n in from_elsewhere]
     files = tuple(sorted({returns[iv.ret].file for iv in at_peak}))
     common = words.common()
-    f = finding(code, batch=True, record=name, value=str(peak), provider=name, peak=str(peak), date=_fmt(day),
+    f = finding(code, batch=True, record=name, value=str(peak), provider=name, peak=str(peak), date=fmt_day(day),
                 share=_list(share), **common)
     out.cross.append(CrossFinding(f, files))
     for iv in at_peak:
@@ -725,14 +718,14 @@ def _registration_count(e: int, name: str, steps: list, members: list[Interval],
         elsewhere = _school_shares(at_peak, returns, but=iv.ret)
         if elsewhere:
             n = sum(k for _, k in elsewhere)
-            others.append(f"{_plural(n, 'full-time pupil')} in other schools' returns "
+            others.append(f"{plural(n, 'full-time pupil')} in other schools' returns "
                           f"({_list([f'{s} {k}' for s, k in elsewhere])})")
         for src, n in from_elsewhere:
             others.append(f"{n} counted by another area ({src})")
         sheet, cell, row = pl.hours_cell
         out.per_return[iv.ret].append(finding(
             code, sheet=sheet, cell=cell, row=row, column="AP hours per week", record=pl.record, value=str(peak),
-            provider=name, peak=str(peak), date=_fmt(day), others=_list(others) or "no other placement", **common))
+            provider=name, peak=str(peak), date=fmt_day(day), others=_list(others) or "no other placement", **common))
 
 
 def _vulnerable_breach(e: int, name: str, steps: list, members: list[Interval], vulnerable: list[Interval],
@@ -768,16 +761,16 @@ def _vulnerable_breach(e: int, name: str, steps: list, members: list[Interval], 
         sheet, cell, row = pl.hours_cell
         out.per_return[iv.ret].append(finding(
             "HR002", sheet=sheet, cell=cell, row=row, column="AP hours per week", record=pl.record,
-            value=pl.hours_value, provider=name, date=_fmt(when), what=what, law=words.law, **common))
+            value=pl.hours_value, provider=name, date=fmt_day(when), what=what, law=words.law, **common))
     if not told and not sources:
         return
     n_vulnerable = sum(iv.weight for iv in theirs)
     by = schools + [f"another area ({s})" for s in sources]
-    what = (f"{_plural(n_vulnerable, 'full-time pupil')} of compulsory school age {words.who} "
-            f"(placed by {_list(by)}), among {_plural(len({(iv.ret, iv.placement) for iv in told}), 'full-time pupil')}"
+    what = (f"{plural(n_vulnerable, 'full-time pupil')} of compulsory school age {words.who} "
+            f"(placed by {_list(by)}), among {plural(len({(iv.ret, iv.placement) for iv in told}), 'full-time pupil')}"
             f" of {_list(sorted({returns[iv.ret].label for iv in told}))} there")
     files = tuple(sorted({returns[iv.ret].file for iv in told}))
-    f = finding("HR002", batch=True, record=name, value=str(n_vulnerable), provider=name, date=_fmt(start),
+    f = finding("HR002", batch=True, record=name, value=str(n_vulnerable), provider=name, date=fmt_day(start),
                 what=what, law=words.law, schools=_list(sorted({returns[iv.ret].label for iv in told})) or "the schools",
                 **common)
     out.cross.append(CrossFinding(f, files))
@@ -813,18 +806,18 @@ def _xs001(returns: list[Return], facts: list[ReturnFacts | None], counted: list
                 day = _overlap(a, b)
                 if day is None:
                     continue
-                params = dict(upn=a.upn, from_day=_fmt(day))
+                params = dict(upn=a.upn, from_day=fmt_day(day))
                 for (r, me), (o, other) in (((ra, a), (rb, b)), ((rb, b), (ra, a))):
                     sheet, cell, row = me.upn_cell
                     out.per_return[r].append(finding(
                         "XS001", sheet=sheet, cell=cell, row=row, column="UPN", record=me.record, value=me.upn,
-                        start=_fmt(me.start), end=_fmt(me.end), other_school=returns[o].label,
-                        other_record=other.record, other_start=_fmt(other.start), other_end=_fmt(other.end),
+                        start=fmt_day(me.start), end=fmt_day(me.end), other_school=returns[o].label,
+                        other_record=other.record, other_start=fmt_day(other.start), other_end=fmt_day(other.end),
                         other_file=os.path.basename(returns[o].file), **params))
                 f = finding("XS001", batch=True, record=a.upn, value=a.upn, school=returns[ra].label,
-                            file=os.path.basename(returns[ra].file), start=_fmt(a.start), end=_fmt(a.end),
-                            other_school=returns[rb].label, other_record=b.record, other_start=_fmt(b.start),
-                            other_end=_fmt(b.end), other_file=os.path.basename(returns[rb].file),
+                            file=os.path.basename(returns[ra].file), start=fmt_day(a.start), end=fmt_day(a.end),
+                            other_school=returns[rb].label, other_record=b.record, other_start=fmt_day(b.start),
+                            other_end=fmt_day(b.end), other_file=os.path.basename(returns[rb].file),
                             first_record=a.record, **params)
                 out.cross.append(CrossFinding(f, (returns[ra].file, returns[rb].file)))
 
@@ -843,11 +836,11 @@ def _xs002(entities: list[Entity], returns: list[Return], facts: list[ReturnFact
             continue
         believed = max((p for _, p in rows), key=lambda p: (p.audit_date or dt.date.min, p.audit_status or ""))
         name = entity.name(facts)
-        details = [f"{returns[r].label}: {p.audit_status or 'no status'} on {_fmt(p.audit_date) or 'no date'}"
+        details = [f"{returns[r].label}: {p.audit_status or 'no status'} on {fmt_day(p.audit_date) or 'no date'}"
                    for r, p in rows]
         files = tuple(sorted({returns[r].file for r, _ in rows}))
         f = finding("XS002", batch=True, record=name, provider=name, details="; ".join(details),
-                    believed_status=believed.audit_status or "no status", believed_date=_fmt(believed.audit_date))
+                    believed_status=believed.audit_status or "no status", believed_date=fmt_day(believed.audit_date))
         out.cross.append(CrossFinding(f, files))
         for r, p in rows:
             if _audit(p) == _audit(believed):
@@ -857,9 +850,9 @@ def _xs002(entities: list[Entity], returns: list[Return], facts: list[ReturnFact
             out.per_return[r].append(finding(
                 "XS002", sheet=sheet, cell=cell, row=row, column="LEBC audit date", record=p.pid,
                 value=p.audit_date.isoformat() if p.audit_date else None, provider=name,
-                status=p.audit_status or "no status", date=_fmt(p.audit_date) or "no date", other_school=other,
-                other_status=believed.audit_status or "no status", other_date=_fmt(believed.audit_date),
-                believed_status=believed.audit_status or "no status", believed_date=_fmt(believed.audit_date)))
+                status=p.audit_status or "no status", date=fmt_day(p.audit_date) or "no date", other_school=other,
+                other_status=believed.audit_status or "no status", other_date=fmt_day(believed.audit_date),
+                believed_status=believed.audit_status or "no status", believed_date=fmt_day(believed.audit_date)))
 
 
 def _directory_findings(entities: list[Entity], returns: list[Return], facts: list[ReturnFacts | None],
@@ -924,7 +917,7 @@ def _disagreements(p: ProviderFacts, entry: DirectoryEntry) -> list[tuple[str, s
     out = []
     for fname, typed, listed in (("Registration", p.registration, entry.registration), ("URN", p.urn, entry.urn),
                                  ("LEBC audit status", p.audit_status, entry.audit_status),
-                                 ("LEBC audit date", _fmt(p.audit_date), _fmt(entry.audit_date))):
+                                 ("LEBC audit date", fmt_day(p.audit_date), fmt_day(entry.audit_date))):
         if listed and (typed or "").strip().lower() != listed.strip().lower():
             out.append((fname, typed or "nothing", listed))
     return out
@@ -985,7 +978,7 @@ def _iso_to_uk(text: str | None) -> str:
     if not text:
         return "none"
     try:
-        return _fmt(dt.date.fromisoformat(text))
+        return fmt_day(dt.date.fromisoformat(text))
     except ValueError:
         return text
 

@@ -10,7 +10,6 @@ repeated, so a 1.6 GB part costs a second to make and a megabyte or two of disk.
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import struct
 import sys
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from apxl.layout import col_letter  # noqa: E402
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -80,16 +81,6 @@ def sheet_xml(cells: str, prolog: str = "") -> str:
             "</sheetData></worksheet>")
 
 
-def _col(n: int) -> str:
-    """0-based column number -> letters."""
-    s = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def inline(ref: str, text: str) -> str:
     return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
 
@@ -97,7 +88,7 @@ def inline(ref: str, text: str) -> str:
 def header_row(sheet: str = "Placements") -> str:
     from workbooks import headers
 
-    return '<row r="1">' + "".join(inline(f"{_col(i)}1", h) for i, h in enumerate(headers(sheet))) + "</row>"
+    return '<row r="1">' + "".join(inline(f"{col_letter(i)}1", h) for i, h in enumerate(headers(sheet))) + "</row>"
 
 
 def write_package(path: Path, parts: dict[str, str | bytes]) -> Path:
@@ -157,33 +148,10 @@ def write_with_big_member(path: Path, parts: dict[str, str | bytes], name: str, 
 
 
 def _good_tracker(path: Path, **options) -> Path:
+    """A clean tracker; `options` are XlsxWriter workbook options (e.g. date_1904)."""
     from workbooks import tracker, write_xlsx
 
-    if not options:
-        return write_xlsx(path, tracker())
-    import xlsxwriter
-
-    from workbooks import FIXED
-
-    book = tracker()
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, **options})
-    wb.set_properties({"created": FIXED})
-    date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
-    for name, rows in book.items():
-        ws = wb.add_worksheet(name)
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                if v is None or v == "":
-                    continue
-                if isinstance(v, dt.date):
-                    ws.write_datetime(r, c, dt.datetime(v.year, v.month, v.day), date_fmt)
-                elif isinstance(v, str):
-                    ws.write_string(r, c, v)
-                else:
-                    ws.write(r, c, v)
-    wb.close()
-    return path
-
+    return write_xlsx(path, tracker(), options=options)
 
 def _zip_bombs(folder: Path) -> dict[str, Case]:
     parts = _parts(["Placements"])
@@ -272,7 +240,7 @@ def _ranges(folder: Path) -> dict[str, Case]:
     one("corner_XFD1048576.xlsx", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', "error", "apxl_max_cells",
         "a value in XFD1048576: 17 billion cells (calamine aborted the process before the limit)")
     one("formatted_to_bottom.xlsx", '<row r="1048576" s="1" customFormat="1">'
-        + "".join(f'<c r="{_col(c)}1048576" s="1"/>' for c in range(16384)) + "</row>", "report", "",
+        + "".join(f'<c r="{col_letter(c)}1048576" s="1"/>' for c in range(16384)) + "</row>", "report", "",
         "every cell of row 1,048,576 formatted but empty (Excel's used range to XFD1048576)")
     tall = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(2, 1_048_577))
     one("rows_1048576_one_column.xlsx", tall, "error", "apxl_max_cells",
@@ -361,14 +329,14 @@ def _values(folder: Path) -> dict[str, Case]:
     names = headers("Placements")
     rows = [header_row()]
     for r, err in enumerate(ERRORS, start=2):
-        rows.append(f'<row r="{r}">' + "".join(f'<c r="{_col(c)}{r}" t="e"><v>{err}</v></c>'
+        rows.append(f'<row r="{r}">' + "".join(f'<c r="{col_letter(c)}{r}" t="e"><v>{err}</v></c>'
                                                for c in range(len(names))) + "</row>")
     parts = _parts(["Placements"])
     parts["xl/worksheets/sheet1.xml"] = sheet_xml("".join(rows))
     write_package(folder / "error_values.xlsx", parts)
     modern = _parts(["Placements"])
     modern["xl/worksheets/sheet1.xml"] = sheet_xml(header_row() + '<row r="2">' + "".join(
-        f'<c r="{_col(c)}2" t="e"><v>{err}</v></c>' for c, err in enumerate(NEW_ERRORS)) + "</row>")
+        f'<c r="{col_letter(c)}2" t="e"><v>{err}</v></c>' for c, err in enumerate(NEW_ERRORS)) + "</row>")
     write_package(folder / "error_values_365.xlsx", modern)
     return {
         "dates_1904.xlsx": Case("report", "", "a tracker saved with the 1904 date system"),

@@ -18,6 +18,7 @@ import abuse
 import pytest
 from conftest import CORPUS, ROOT
 
+from apxl.layout import col_letter
 from workbooks import tracker, write_xlsx
 
 GIB_KB = 1024 * 1024
@@ -165,7 +166,7 @@ def test_every_excel_error_in_every_column_is_a_finding_at_its_cell(abuse_files)
     folder, _ = abuse_files
     report = apxl.validate(folder / "error_values.xlsx", as_of="2026-11-30")
     quoted = {(f.cell, err) for f in report.findings for err in abuse.ERRORS if err in f.message}
-    expected = {(f"{abuse._col(c)}{r}", err) for r, err in enumerate(abuse.ERRORS, start=2)
+    expected = {(f"{col_letter(c)}{r}", err) for r, err in enumerate(abuse.ERRORS, start=2)
                 for c in range(len(headers("Placements")))}
     assert expected <= quoted, sorted(expected - quoted)[:5]
 

@@ -19,8 +19,8 @@ import numpy as np
 from ..dates import academic_year
 from ..findings import Finding
 from . import rule
-from .base import at, calendar, days, fmt_day, numbers, spans, texts, usable
-from .visits import day_number_text, day_text, id_codes, listed, plural
+from .base import at, calendar, days, fmt_day, numbers, plural, spans, texts, usable
+from .visits import day_number_text, day_text, id_codes, listed
 
 if TYPE_CHECKING:
     from ..engine import Context

@@ -135,6 +135,11 @@ def add_months(day: np.ndarray, months: int) -> np.ndarray:
     return np.minimum(target.astype("datetime64[D]") + into, last)
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """"1 session", "3 sessions" (`many` where the plural is not one + "s")."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def fmt_hours(value: float) -> str:
     return f"{value:g}"
 

@@ -26,6 +26,7 @@ from .base import (
     factorize,
     few_texts,
     fmt_day,
+    plural,
     provider_rows,
     raw_text,
     spans,
@@ -77,10 +78,6 @@ def listed(names: list[str], at_most: int = LIST_AT_MOST) -> str:
     if len(names) <= at_most:
         return ", ".join(names[:-1]) + " and " + names[-1]
     return ", ".join(names[:at_most]) + f" and {len(names) - at_most} more"
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 @lru_cache(maxsize=4096)

@@ -12,11 +12,13 @@ FIXED = dt.datetime(2026, 1, 1, 9, 0, 0)
 
 
 def write_xlsx(path: Path, sheets: dict[str, list[list[Any]]], *, tables: dict[str, str] | None = None,
-               merges: dict[str, list[str]] | None = None, formulas: dict[str, dict[str, str]] | None = None) -> Path:
-    """Write `sheets` (rows from A1) to an .xlsx; dates get a date format. Deterministic bytes."""
+               merges: dict[str, list[str]] | None = None, formulas: dict[str, dict[str, str]] | None = None,
+               options: dict[str, Any] | None = None) -> Path:
+    """Write `sheets` (rows from A1) to an .xlsx; dates get a date format. Deterministic bytes. `options` are
+    more XlsxWriter workbook options (e.g. `{"date_1904": True}`)."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False, **(options or {})})
     wb.set_properties({"created": FIXED})
     date_fmt = wb.add_format({"num_format": "dd/mm/yyyy"})
     time_fmt = wb.add_format({"num_format": "hh:mm"})

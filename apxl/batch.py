@@ -224,14 +224,15 @@ _SETTINGS: _Settings | None = None          # set before the workers fork, so th
 
 def _check_return(path: str) -> tuple[Return, Any]:
     """Check one return (in a worker): its report and the facts the cross-school step needs, or WB006."""
-    from .crossschool import facts_of
+    from .crossschool import facts_of, plain_text
     from .engine import _personal_values, check
     from .errors import ApxlError, UnreadableWorkbook
 
     settings = _SETTINGS
     assert settings is not None
     try:
-        report, ctx = check(path, as_of=settings.as_of, policy=settings.policy)
+        report, ctx = check(path, as_of=settings.as_of, policy=settings.policy,
+                            directory_ids=settings.directory.by_id if settings.directory else ())
     except UnreadableWorkbook as exc:
         return _unreadable(path, exc.reason, exc.fix), None
     except ApxlError as exc:
@@ -243,32 +244,12 @@ def _check_return(path: str) -> tuple[Return, Any]:
                            "Please report this to the apxl maintainers with the file if you can"), None
     personal = _personal_values(ctx.layout) if settings.redact else set()
     facts = facts_of(ctx, personal)
-    if settings.directory is not None:
-        facts.pl006 = {f.cell: f.value for f in report.findings if f.rule == "PL006" and f.cell}
-    setup = ctx.setup
+    def setup(key: str) -> str | None:
+        item = ctx.setup.get(key)
+        return plain_text(item.value) if item is not None else None
 
-    def value(key: str) -> str | None:
-        item = setup.get(key)
-        if item is None or item.value is None or str(item.value).strip() == "":
-            return None
-        v = item.value
-        if hasattr(v, "date") and callable(v.date):
-            return v.date().isoformat()
-        if hasattr(v, "isoformat"):
-            return v.isoformat()
-        text = str(v).strip()
-        return text[:-2] if text.endswith(".0") and text[:-2].isdigit() else text
-
-    return_date = value("Return date")
-    if return_date and not (len(return_date) == 10 and return_date[4] == "-"):
-        try:
-            from .engine import parse_day
-
-            return_date = parse_day(return_date).isoformat()
-        except ApxlError:
-            return_date = None
-    return Return(file=path, report=report, school=value("School name"), school_urn=value("School URN"),
-                  return_date=return_date), facts
+    return Return(file=path, report=report, school=setup("School name"), school_urn=setup("School URN"),
+                  return_date=ctx.return_date.isoformat() if ctx.return_date else None), facts
 
 
 def _unreadable(path: str, reason: str, fix: str) -> Return:
@@ -330,7 +311,7 @@ def validate_many(paths: list[str] | str, *, as_of: str | None = None, policy: A
         (dt.date.fromisoformat(r.report.as_of) for r in returns if r.readable and r.report.as_of), default=dt.date.today())
     outcome = cross_school(returns, facts, the_policy, batch_day, the_directory, imported)
     for k, r in enumerate(returns):
-        _merge(r, facts[k], outcome, k, the_directory)
+        _merge(r, outcome, k)
     batch = BatchReport(returns=returns, findings=outcome.cross, providers=outcome.providers, as_of=day,
                         policy=the_policy.name, imported_from=list(import_counts or []),
                         directory=directory)
@@ -399,23 +380,22 @@ def _worker_start() -> None:
     gc.enable()
 
 
-def _merge(r: Return, facts: Any, outcome: Any, k: int, directory: Any) -> None:
+def _merge(r: Return, outcome: Any, k: int) -> None:
     """Put the cross-school findings that concern a return into its report (its own HR002-HR004 are
     recounted over every school: they are replaced, keeping their explanations)."""
     from dataclasses import replace
 
+    from .crossschool import REGISTRATION_RULES
+
     added = outcome.per_return.get(k, [])
-    if k not in outcome.replaces and not added and directory is None:
+    if k not in outcome.replaces and not added:
         return
     findings = r.report.findings
     if k in outcome.replaces:
-        explained = {(f.rule, f.record) for f in findings if f.rule in ("HR002", "HR003", "HR004") and f.explained}
-        findings = [f for f in findings if f.rule not in ("HR002", "HR003", "HR004")]
+        explained = {(f.rule, f.record) for f in findings if f.rule in REGISTRATION_RULES and f.explained}
+        findings = [f for f in findings if f.rule not in REGISTRATION_RULES]
         added = [replace(f, explained=True) if (f.rule, f.record) in explained and f.severity == "warning" else f
                  for f in added]
-    if directory is not None and facts is not None and facts.pl006:
-        findings = [f for f in findings if not (f.rule == "PL006" and f.cell in facts.pl006
-                                                and str(facts.pl006[f.cell]).strip().lower() in directory.by_id)]
     r.report.findings = sorted(findings + list(added), key=Finding.sort_key)
 
 

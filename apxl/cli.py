@@ -256,12 +256,9 @@ def _validate_with_directory(args: argparse.Namespace):
     from .findings import Finding
 
     directory = load_directory(args.directory)
-    report, ctx = check(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy, sheets=args.sheets)
-    facts = facts_of(ctx)
-    findings = [f for f in report.findings
-                if not (f.rule == "PL006" and str(f.value or "").strip().lower() in directory.by_id)]
-    findings += directory_findings_for(facts, directory)
-    report.findings = sorted(findings, key=Finding.sort_key)
+    report, ctx = check(args.file, as_of=args.as_of, mapping=args.mapping, policy=args.policy, sheets=args.sheets,
+                        directory_ids=directory.by_id)
+    report.findings = sorted(report.findings + directory_findings_for(facts_of(ctx), directory), key=Finding.sort_key)
     return report.redacted(_personal_values(ctx.layout)) if args.redact else report
 
 

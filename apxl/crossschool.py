@@ -86,7 +86,6 @@ class ReturnFacts:
     providers: list[ProviderFacts] = field(default_factory=list)
     placements: list[PlacementFacts] = field(default_factory=list)
     personal: set[str] = field(default_factory=set)      # names, UPNs, dates of birth: for --redact
-    pl006: dict[str, str] = field(default_factory=dict)  # PL006 cell -> the Provider ID typed there
 
 
 def _date(value: Any) -> dt.date | None:
@@ -101,7 +100,8 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
-def _text(value: Any) -> str | None:
+def plain_text(value: Any) -> str | None:
+    """A cell as trimmed text (a whole number stored as 123456.0 as 123456); None when blank."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
     text = str(value).strip()
@@ -126,10 +126,10 @@ def facts_of(ctx: Context, personal: set[str] | None = None) -> ReturnFacts:
             cells = {f: providers.location(i, f) for f in ("Provider ID", "Registration", "URN", "LEBC audit status",
                                                            "LEBC audit date", "Provider name")}
             out.providers.append(ProviderFacts(
-                row=i, pid=_text(cols["Provider ID"][i]), name=_text(cols["Provider name"][i]),
-                postcode=_text(cols["Postcode"][i]), urn=_text(cols["URN"][i]),
-                directory_id=_text(cols["Directory ID"][i]), registration=_text(cols["Registration"][i]),
-                audit_status=_text(cols["LEBC audit status"][i]), audit_date=_date(audit[i]),
+                row=i, pid=plain_text(cols["Provider ID"][i]), name=plain_text(cols["Provider name"][i]),
+                postcode=plain_text(cols["Postcode"][i]), urn=plain_text(cols["URN"][i]),
+                directory_id=plain_text(cols["Directory ID"][i]), registration=plain_text(cols["Registration"][i]),
+                audit_status=plain_text(cols["LEBC audit status"][i]), audit_date=_date(audit[i]),
                 last_qa_visit=visits[i], cells=cells))
     if placements is None or not len(placements):
         return out
@@ -149,12 +149,12 @@ def facts_of(ctx: Context, personal: set[str] | None = None) -> ReturnFacts:
         ap = hours.ap[i] if hours is not None else np.nan
         known = sp is not None and bool(sp.known[i])
         out.placements.append(PlacementFacts(
-            row=i, record=_record(placements, i), upn=_text(upn[i]), provider=int(prow[i]),
-            provider_id=_text(pid[i]) or (_text(raw_pid[i]) if raw_pid is not None else None),
+            row=i, record=_record(placements, i), upn=plain_text(upn[i]), provider=int(prow[i]),
+            provider_id=plain_text(pid[i]) or (plain_text(raw_pid[i]) if raw_pid is not None else None),
             start=_date(sp.start[i]) if known else None, end=_date(sp.end[i]) if known else None,
             hours=None if np.isnan(ap) else float(ap), hours_value=_hours_value(hours, i) if hours is not None else None,
             full_time=bool(not np.isnan(ap) and ap > limit), csa_first=_date(first[i]), csa_last=_date(last[i]),
-            looked_after=bool(looked_after[i]), sen=_text(sen[i]), why=why[i] if vulnerable[i] else "",
+            looked_after=bool(looked_after[i]), sen=plain_text(sen[i]), why=why[i] if vulnerable[i] else "",
             active_or_planned=bool(active[i]), hours_cell=placements.location(i, "AP hours per week"),
             upn_cell=placements.location(i, "UPN")))
     return out
@@ -235,13 +235,13 @@ def load_directory(path: str) -> Directory:
     audit = days(table, "LEBC audit date")
     entries, seen = [], set()
     for i in range(len(table)):
-        did = _text(cols["Directory ID"][i])
+        did = plain_text(cols["Directory ID"][i])
         if not did or did.lower() in seen:
             continue
         seen.add(did.lower())
-        entries.append(DirectoryEntry(did, _text(cols["Provider name"][i]), _text(cols["Postcode"][i]),
-                                      _text(cols["URN"][i]), _text(cols["Registration"][i]),
-                                      _text(cols["LEBC audit status"][i]), _date(audit[i])))
+        entries.append(DirectoryEntry(did, plain_text(cols["Provider name"][i]), plain_text(cols["Postcode"][i]),
+                                      plain_text(cols["URN"][i]), plain_text(cols["Registration"][i]),
+                                      plain_text(cols["LEBC audit status"][i]), _date(audit[i])))
     if not entries:
         raise ApxlError(f"{path}: the provider directory has no row with a Directory ID")
     return Directory(path, entries)
@@ -421,7 +421,7 @@ def read_counts(path: str) -> list[ImportedCount]:
             raise ApxlError(f"{path}: row {n} is not a count (From and To as YYYY-MM-DD, whole numbers)") from None
 
         def cell(name: str, row: dict[str, str] = row) -> str | None:
-            return _text(_unneutralise(row.get(name)))
+            return plain_text(_unneutralise(row.get(name)))
 
         out.append(ImportedCount(cell("URN"), cell("Directory ID"), cell("Provider name"), cell("Postcode"),
                                  cell("Registration"), first, last, full_time, vulnerable, os.path.basename(path)))

@@ -24,15 +24,19 @@ from .schema import personal_fields, sheet_schemas
 
 
 class Context:
-    """Everything a rule may look at: the located tables, Setup values, as-at date and policy."""
+    """Everything a rule may look at: the located tables, Setup values, as-at date and policy, the Return
+    date Setup gives, and the Directory IDs of the partnership's provider directory (PL006 knows them too)."""
 
-    def __init__(self, workbook: Workbook, layout: Layout, as_of: dt.date, policy: Policy) -> None:
+    def __init__(self, workbook: Workbook, layout: Layout, as_of: dt.date, policy: Policy,
+                 return_date: dt.date | None = None, directory_ids: frozenset[str] = frozenset()) -> None:
         self.workbook = workbook
         self.layout = layout
         self.tables = layout.tables
         self.setup = layout.setup
         self.as_of = as_of
         self.policy = policy
+        self.return_date = return_date
+        self.directory_ids = directory_ids        # trimmed, lower case
 
 
 def validate(
@@ -63,8 +67,12 @@ def check(
     policy: str | os.PathLike[str] | MappingABC[str, Any] | Policy | None = None,
     sheets: Iterable[str] | None = None,
     redact: bool = False,
+    directory_ids: Iterable[str] = (),
 ) -> tuple[Report, Context]:
-    """`validate`, also giving the context the rules saw (the batch looks across schools with it)."""
+    """`validate`, also giving the context the rules saw (the batch looks across schools with it).
+
+    `directory_ids` are the Directory IDs of the partnership's provider directory: a placement whose Provider ID
+    is one of them is not PL006."""
     workbook = _open(source)
     the_mapping = _mapping(mapping)
     the_policy = policy if isinstance(policy, Policy) else load_policy(policy)
@@ -91,7 +99,8 @@ def check(
         findings.extend(check_table(table, day))
     findings = _with_records(findings, layout)
 
-    context = Context(workbook, layout, day, the_policy)
+    context = Context(workbook, layout, day, the_policy, return_date,
+                      frozenset(str(d).strip().lower() for d in directory_ids))
     from .rules import run_rules
 
     findings.extend(run_rules(context))

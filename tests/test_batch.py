@@ -227,6 +227,11 @@ def test_a_directory_id_as_provider_id_is_no_pl006(tmp_path, folder):
     data = json.loads(out.stdout)
     rules = [f["rule"] for f in data["findings"]]
     assert "PL006" not in rules and "XS004" not in rules      # X is Meadow Farm Learning, listed as D-MFL
+    # the rule itself knows the directory's IDs (any case, spaces trimmed), so a batch gets the same
+    from apxl.engine import check
+
+    assert not _found(check(book, directory_ids=[" d-rrc "])[0], "PL006")
+    assert _found(check(book, directory_ids=["D-OTHER"])[0], "PL006")
 
 
 # --- the run itself ---------------------------------------------------------------------------------------

@@ -365,6 +365,8 @@ def provider_not_found(ctx: Context) -> Iterator[Finding]:
         return
     ids = texts(table, "Provider ID")
     missing = (rows < 0) & usable(table, "Provider ID")
+    if ctx.directory_ids:           # nor in the provider directory given (rules.md)
+        missing &= np.array([str(p).strip().lower() not in ctx.directory_ids for p in ids.tolist()], dtype=bool)
     for i in np.flatnonzero(missing):
         yield at("PL006", table, i, "Provider ID", shown=ids[i])
 

@@ -344,15 +344,16 @@ def match_providers(facts: list[ReturnFacts | None], counted: list[bool], direct
             where[n] = len(entities)
         entities.append(entity)
     if directory is not None:           # placements whose Provider ID is a Directory ID (no row on Providers)
+        of_entry = {id(e.entry): i for i, e in enumerate(entities) if e.entry is not None}
         for r, f in enumerate(facts):
             if f is None or not counted[r]:
                 continue
             for pl in f.placements:
                 if pl.provider < 0 and pl.provider_id and pl.provider_id.strip().lower() in directory.by_id:
                     k = directory.by_id[pl.provider_id.strip().lower()]
-                    idx = next((i for i, e in enumerate(entities) if e.entry is directory.entries[k]), None)
+                    idx = of_entry.get(id(directory.entries[k]))
                     if idx is None:
-                        idx = len(entities)
+                        idx = of_entry[id(directory.entries[k])] = len(entities)
                         entities.append(Entity(members=[], entry=directory.entries[k]))
                     where[(r, -1 - pl.row)] = idx
     return entities, where
@@ -1006,11 +1007,14 @@ def _provider_view(entities: list[Entity], returns: list[Return], facts: list[Re
         for r, _ in entity.members:
             schools[e].add(r)
     views = []
+    from_elsewhere: dict[int, list[Interval]] = defaultdict(list)      # imported counts, by setting
+    for iv in counting:
+        if iv.ret < 0:
+            from_elsewhere[iv.entity].append(iv)
     for e, entity in enumerate(entities):
         rows = entity.facts(facts)
         peak, day = _peak(levels.get(e, []))
-        imported = sum(iv.weight for iv in counting if iv.entity == e and iv.ret < 0 and day is not None
-                       and iv.first <= day < iv.stop)
+        imported = sum(iv.weight for iv in from_elsewhere.get(e, ()) if day is not None and iv.first <= day < iv.stop)
         if entity.entry is not None and entity.entry.audit_status:
             status, date = entity.entry.audit_status, entity.entry.audit_date
         else:

@@ -224,26 +224,39 @@ _SETTINGS: _Settings | None = None          # set before the workers fork, so th
 
 def _check_return(path: str) -> tuple[Return, Any]:
     """Check one return (in a worker): its report and the facts the cross-school step needs, or WB006."""
-    from .crossschool import facts_of, plain_text
-    from .engine import _personal_values, check
-    from .errors import ApxlError, UnreadableWorkbook
+    return _check_returns([path])[0]
+
+
+def _check_returns(paths: list[str]) -> list[tuple[Return, Any]]:
+    """Check some returns together (in a worker; apxl.engine.check_many): for each, its report and the facts
+    the cross-school step needs, or WB006."""
+    from .engine import check_many
 
     settings = _SETTINGS
     assert settings is not None
-    try:
-        report, ctx = check(path, as_of=settings.as_of, policy=settings.policy,
-                            directory_ids=settings.directory.by_id if settings.directory else ())
-    except UnreadableWorkbook as exc:
-        return _unreadable(path, exc.reason, exc.fix), None
-    except ApxlError as exc:
-        return _unreadable(path, str(exc).removeprefix(f"{path}: "), ""), None
-    except MemoryError:
+    results = check_many(paths, as_of=settings.as_of, policy=settings.policy,
+                         directory_ids=settings.directory.by_id if settings.directory else ())
+    return [_returned(path, result, settings) for path, result in zip(paths, results)]
+
+
+def _returned(path: str, result: Any, settings: _Settings) -> tuple[Return, Any]:
+    from .crossschool import facts_of, plain_text
+    from .engine import _personal_values
+    from .errors import ApxlError, UnreadableWorkbook
+
+    if isinstance(result, UnreadableWorkbook):
+        return _unreadable(path, result.reason, result.fix), None
+    if isinstance(result, ApxlError):
+        return _unreadable(path, str(result).removeprefix(f"{path}: "), ""), None
+    if isinstance(result, MemoryError):
         return _unreadable(path, "it is too large to check in the memory available", ""), None
-    except Exception as exc:  # noqa: BLE001 - one bad return must not stop the other schools' checks
-        return _unreadable(path, f"apxl could not check it ({type(exc).__name__})",
+    if isinstance(result, Exception):    # one bad return must not stop the other schools' checks
+        return _unreadable(path, f"apxl could not check it ({type(result).__name__})",
                            "Please report this to the apxl maintainers with the file if you can"), None
+    report, ctx = result
     personal = _personal_values(ctx.layout) if settings.redact else set()
     facts = facts_of(ctx, personal)
+
     def setup(key: str) -> str | None:
         item = ctx.setup.get(key)
         return plain_text(item.value) if item is not None else None
@@ -264,7 +277,9 @@ def _unreadable(path: str, reason: str, fix: str) -> Return:
 def _warm() -> None:
     """Import and build what every check needs once, before the workers fork (they share it)."""
     import apxl.rules as rules
-    from apxl.checks import pandera_schema
+    from apxl.checks import pandera_schema, register_backends
+
+    register_backends()
     from apxl.schema import sheet_schemas
 
     for schema in sheet_schemas().values():
@@ -341,8 +356,9 @@ def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return
             progress(len(results), len(files))
 
     if jobs == 1 or len(files) < 4 or "fork" not in multiprocessing.get_all_start_methods():
-        for k, f in enumerate(files):
-            done(k, _check_return(f))
+        for chunk in _chunks(files, _TOGETHER):
+            for k, result in zip(chunk, _check_returns([files[k] for k in chunk])):
+                done(k, result)
         return [results[k] for k in range(len(files))]
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -352,22 +368,55 @@ def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return
 
     gc.freeze()                 # what the imports built is shared with the workers: the collector leaves it be
     context = multiprocessing.get_context("fork")
-    chunk = max(1, min(8, len(files) // (jobs * 4)))
+    chunks = _chunks(files, max(1, min(_TOGETHER, len(files) // (jobs * 4))))
     try:
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start) as pool:
-            for k, result in enumerate(pool.map(_check_return, files, chunksize=chunk)):
-                done(k, result)
+            for chunk, chunk_results in zip(chunks, pool.map(_check_returns, [[files[k] for k in c] for c in chunks])):
+                for k, result in zip(chunk, chunk_results):
+                    done(k, result)
     except BrokenProcessPool:
         for k, f in enumerate(files):
             if k in results:
                 continue
             try:
                 with ProcessPoolExecutor(1, mp_context=context) as alone:
-                    done(k, alone.submit(_check_return, f).result())
+                    done(k, alone.submit(_check_returns, [f]).result()[0])
             except BrokenProcessPool:
                 done(k, (_unreadable(f, "apxl's reader stopped on it (the worker process ended)",
                                      "Open it in Excel and save it again as .xlsx"), None))
     return [results[k] for k in range(len(files))]
+
+
+_TOGETHER = 8                  # returns checked together at most
+_TOGETHER_BYTES = 1 << 20      # ... and at most this much of them on disk: a large return goes alone
+
+
+def _chunks(files: list[str], size: int) -> list[list[int]]:
+    """The files' positions in runs checked together (apxl.engine.check_many): small returns share the fixed
+    costs of a check; a run is short enough that every worker stays busy to the end and progress moves,
+    and a return over a quarter of the byte budget is checked alone, so a worker never holds several large
+    workbooks at once."""
+    import os
+
+    chunks: list[list[int]] = []
+    run: list[int] = []
+    held = 0
+    for k, f in enumerate(files):
+        try:
+            nbytes = os.path.getsize(f)
+        except OSError:
+            nbytes = 0
+        if run and (len(run) >= size or held + nbytes > _TOGETHER_BYTES or nbytes > _TOGETHER_BYTES // 4):
+            chunks.append(run)
+            run, held = [], 0
+        run.append(k)
+        held += nbytes
+        if nbytes > _TOGETHER_BYTES // 4:
+            chunks.append(run)
+            run, held = [], 0
+    if run:
+        chunks.append(run)
+    return chunks
 
 
 def _worker_start() -> None:

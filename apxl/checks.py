@@ -16,16 +16,47 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import finding
-from .cells import Parsed, parse, quoted, shown
+from .cells import Issue, Parsed, parse, quoted, shown
 from .findings import Finding
 from .layout import Table
+from .reading import CellError
 from .schema import FieldSpec, SheetSchema
+
+
+@cache
+def register_backends() -> None:
+    """Register pandera's pandas backends once, before the first check (and before the batch's workers fork,
+    so they share them).
+
+    pandera registers them at its first validation and, when the `hypothesis` package is installed,
+    imports it for its data-synthesis strategies: 0.2-0.3 s, more than checking a small tracker, paid in
+    every batch worker. In apxl's own processes (apxl.process.OWNED) hypothesis is hidden from that import, so pandera
+    takes its "hypothesis not installed" path; a script's process, or one that has already imported
+    hypothesis, is left as pandera makes it.
+    """
+    import sys
+
+    import pandera.pandas as pa
+
+    from .process import OWNED
+
+    hide = OWNED and "hypothesis" not in sys.modules
+    if hide:
+        sys.modules["hypothesis"] = None  # type: ignore[assignment]  # `import hypothesis` raises ImportError
+    try:
+        pa.SeriesSchema.register_default_backends(pd.Series)
+        pa.DataFrameSchema.register_default_backends(pd.DataFrame)
+    finally:
+        if hide and sys.modules.get("hypothesis", 0) is None:
+            del sys.modules["hypothesis"]
 
 
 @cache
 def pandera_schema(schema: SheetSchema):
     """The pandera DataFrameSchema for one contract sheet (built once per process)."""
     import pandera.pandas as pa
+
+    register_backends()
 
     columns = {}
     for spec in _checked_fields(schema):
@@ -72,9 +103,12 @@ def _one_check_schemas(schema: SheetSchema) -> dict[tuple[str, str], Any]:
     return _ONE_CHECK_SCHEMAS[schema]
 
 
-def _pandera_cases(schema: SheetSchema, fname: str, series: pd.Series, checks: list[str]) -> dict[str, list] | None:
+def _pandera_cases(schema: SheetSchema, fname: str, series: pd.Series, checks: list[str],
+                   keyed: pd.Series | None = None) -> dict[str, list] | None:
     """Run pandera's `checks` of one column, one at a time: failure cases as {column, check, index}.
 
+    `keyed` is the column given to the check that compares rows (CE006): its values paired with their
+    table's number when several tables' columns are checked together.
     None when pandera answers in a form this does not know (then the caller runs the column's schema).
     """
     import pandera.errors as pe
@@ -83,7 +117,8 @@ def _pandera_cases(schema: SheetSchema, fname: str, series: pd.Series, checks: l
     cases: dict[str, list] = {"column": [], "check": [], "index": []}
     for name in checks:
         try:
-            one[(fname, name)].validate(series, lazy=False, inplace=True)
+            one[(fname, name)].validate(keyed if name == "CE006" and keyed is not None else series,
+                                        lazy=False, inplace=True)
         except pe.SchemaError as error:
             failed = error.failure_cases
             if not isinstance(failed, pd.DataFrame) or "index" not in failed:
@@ -100,11 +135,13 @@ def _may_fail(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | None = N
     return bool(_may_fail_checks(spec, values, failed))
 
 
-def _may_fail_checks(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | None = None) -> list[str]:
+def _may_fail_checks(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | None = None,
+                     owner: np.ndarray | None = None) -> list[str]:
     """The pandera checks of this field that fail on these values (not_nullable, isin, in_range, CE006).
 
     A cell that failed to parse is missing to pandera, but its not_nullable failure is never reported
-    (the cell already has its CE002), so such cells alone are no reason to run pandera.
+    (the cell already has its CE002), so such cells alone are no reason to run pandera. `owner` numbers
+    each value's table when several are checked together: a value repeats only within its own table.
     """
     out: list[str] = []
     kind = values.dtype.kind
@@ -122,8 +159,10 @@ def _may_fail_checks(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | N
         high = np.inf if spec.max is None else spec.max
         if np.nanmin(present) < low or np.nanmax(present) > high:
             out.append("in_range")
-    if spec.unique and (len(set(present.tolist())) < present.size if small else pd.Series(present).duplicated().any()):
-        out.append("CE006")
+    if spec.unique:
+        distinct = present if owner is None else _keyed(values, owner)[~missing]
+        if len(set(distinct.tolist())) < distinct.size if small else pd.Series(distinct).duplicated().any():
+            out.append("CE006")
     return out
 
 
@@ -138,53 +177,170 @@ def _checked_fields(schema: SheetSchema) -> list[FieldSpec]:
 
 def check_table(table: Table, as_of: dt.date) -> list[Finding]:
     """Parse every column of `table` and return its CE findings; fills table.parsed and table.usable."""
-    schema = table.schema
-    specs = schema.field_map
-    findings: list[Finding] = []
-    n = len(table)
-    frame_data: dict[str, Any] = {}
-    no_errors = np.zeros(n, dtype=bool)
-    for fname, raw in table.raw.items():
-        known = None if table.errors is None else table.errors.get(fname, no_errors)
-        table.parsed[fname] = parse(raw, specs[fname], known)
+    return check_tables([[table]], [as_of])[0]
+
+
+def check_tables(workbooks: list[list[Table]], days: list[dt.date]) -> list[list[Finding]]:
+    """The cell checks of many workbooks' tables at once: each workbook's CE findings, in order.
+
+    `workbooks[k]` are workbook k's tables in the order they were located, `days[k]` its as-at date. Each
+    contract column is parsed once for every workbook that has it, and each pandera check runs once over
+    them all (rows keyed by their table where the check compares rows, CE006), so many small returns pay
+    the fixed cost of a parse or a check once; every finding is the one checking its workbook alone gives.
+    Fills each table's parsed values, records and usable cells.
+    """
+    tables = [t for group in workbooks for t in group]
+    _parse_together(tables)
+    found: dict[int, list[Finding]] = {id(t): [] for t in tables}
+    bad: dict[int, dict[str, np.ndarray]] = {}
+    frames: dict[int, dict[str, Any]] = {}
+    for group in workbooks:
+        placements = next((t for t in group if t.name == "Placements"), None)
+        for table in group:
+            if table.derived_from and table.name == "Checklist" and placements is not None:
+                table.records = placements.records      # the same rows as the placements they sit on
+            frames[id(table)] = _cell_issues(table, found[id(table)])
+            bad[id(table)] = {fname: p.failed.copy() for fname, p in table.parsed.items()}
+    checked = [t for t in tables if len(t)]
+    by_sheet: dict[SheetSchema, list[Table]] = {}
+    for table in checked:
+        by_sheet.setdefault(table.schema, []).append(table)
+    for schema, members in by_sheet.items():
+        _pandera_together(schema, members, frames, bad, found)
+    for group, day in zip(workbooks, days):
+        for table in group:
+            if len(table):
+                found[id(table)].extend(_conditional_required(table, day))
+            for fname, parsed in table.parsed.items():
+                table.usable[fname] = ~parsed.blank & ~bad[id(table)][fname]
+    return [[f for table in group for f in found[id(table)]] for group in workbooks]
+
+
+def _parse_together(tables: list[Table]) -> None:
+    """Parse each contract column once for all the tables of one sheet that have it; table.parsed filled."""
+    columns: dict[tuple[SheetSchema, str], list[Table]] = {}
+    for table in tables:
+        for fname in table.raw:
+            columns.setdefault((table.schema, fname), []).append(table)
+    for (schema, fname), members in columns.items():
+        spec = schema.field_map[fname]
+        if len(members) == 1:
+            table = members[0]
+            known = None if table.errors is None else table.errors.get(fname, np.zeros(len(table), dtype=bool))
+            table.parsed[fname] = parse(table.raw[fname], spec, known)
+            continue
+        raw = np.concatenate([t.raw[fname] for t in members])
+        known = np.concatenate([_error_cells(t, fname) for t in members])
+        whole = parse(raw, spec, known)
+        offsets = np.cumsum([0] + [len(t) for t in members])
+        issues: list[list[Issue]] = [[] for _ in members]
+        if whole.issues:
+            owners = np.searchsorted(offsets, [i.index for i in whole.issues], side="right") - 1
+            for issue, k in zip(whole.issues, owners.tolist()):
+                issues[k].append(Issue(issue.index - int(offsets[k]), issue.rule, issue.params))
+        for k, table in enumerate(members):
+            a, b = int(offsets[k]), int(offsets[k + 1])
+            table.parsed[fname] = Parsed(values=whole.values[a:b].copy(), blank=whole.blank[a:b].copy(),
+                                         failed=whole.failed[a:b].copy(), issues=issues[k],
+                                         marks={m: v[a:b].copy() for m, v in whole.marks.items()})
+
+
+def _error_cells(table: Table, fname: str) -> np.ndarray:
+    """The cells of a column that hold an Excel error value (looked for when the reader did not say)."""
+    if table.errors is not None:
+        return table.errors.get(fname, np.zeros(len(table), dtype=bool))
+    return np.fromiter((isinstance(v, CellError) for v in table.raw[fname]), dtype=bool, count=len(table))
+
+
+def _cell_issues(table: Table, out: list[Finding]) -> dict[str, Any]:
+    """The parse's findings of a table (CE002, CE003, CE007) and its columns as pandera sees them (a cell
+    that failed to parse is missing to it); records set first, as the findings name them."""
+    specs = table.schema.field_map
     _set_records(table)
+    frame_data: dict[str, Any] = {}
     for fname, parsed in table.parsed.items():
         spec = specs[fname]
         for issue in parsed.issues:
-            findings.append(_cell_finding(table, issue.index, spec, issue.rule, **issue.params))
+            out.append(_cell_finding(table, issue.index, spec, issue.rule, **issue.params))
         values = parsed.values
         if parsed.failed.any():
             values = values.copy()
             values[parsed.failed] = np.datetime64("NaT") if values.dtype.kind == "M" else (np.nan if values.dtype.kind == "f" else None)
         frame_data[fname] = values
-    if n == 0:
-        for fname, parsed in table.parsed.items():
-            table.usable[fname] = ~parsed.blank & ~parsed.failed
-        return findings
+    return frame_data
 
-    # pandera is given the columns where one of its checks can fail: a column with no blank, no value
-    # outside its list or range and no repeat has nothing to report, and pandera's fixed cost per
-    # column (about a millisecond) is most of a small tracker's check time.
-    doubtful = {f.name: _may_fail_checks(f, frame_data[f.name], table.parsed[f.name].failed)
-                for f in _checked_fields(schema) if f.name in frame_data}
-    bad = {fname: p.failed.copy() for fname, p in table.parsed.items()}
-    index = pd.RangeIndex(n)
-    for fname in sorted(f for f, checks in doubtful.items() if checks):
-        series = pd.Series(frame_data[fname], index=index, name=fname, copy=False)
-        cases = _pandera_cases(schema, fname, series, doubtful[fname])
-        if cases is None:      # the column's whole schema, lazily, as pandera reports it
-            import pandera.errors as pe
 
-            try:
-                _series_schemas(schema)[fname].validate(series, lazy=True, inplace=True)
-            except pe.SchemaErrors as errors:
-                cases = errors.failure_cases
-        if cases is not None and len(cases["index"]):
-            findings.extend(_from_failure_cases(table, cases, bad, specs))
-    findings.extend(_conditional_required(table, as_of))
-    for fname, parsed in table.parsed.items():
-        table.usable[fname] = ~parsed.blank & ~bad[fname]
-    return findings
+def _pandera_together(schema: SheetSchema, members: list[Table], frames: dict[int, dict[str, Any]],
+                      bad: dict[int, dict[str, np.ndarray]], found: dict[int, list[Finding]]) -> None:
+    """pandera's checks (CE001, CE004, CE005, CE006) of one sheet's tables, a column of them all at a time.
+
+    pandera is given the columns where one of its checks can fail: a column with no blank, no value
+    outside its list or range and no repeat has nothing to report, and pandera's fixed cost per column
+    (about a millisecond) is most of a small tracker's check time.
+    """
+    specs = schema.field_map
+    for spec in sorted(_checked_fields(schema), key=lambda f: f.name):
+        fname = spec.name
+        tables = [t for t in members if fname in frames[id(t)]]
+        if not tables:
+            continue
+        values = _joined([frames[id(t)][fname] for t in tables])
+        failed = _joined([t.parsed[fname].failed for t in tables])
+        sizes = [len(t) for t in tables]
+        owner = np.repeat(np.arange(len(tables)), sizes) if len(tables) > 1 else None
+        checks = _may_fail_checks(spec, values, failed, owner)
+        if not checks:
+            continue
+        index = pd.RangeIndex(values.size)
+        series = pd.Series(values, index=index, name=fname, copy=False)
+        keyed = pd.Series(_keyed(values, owner), index=index, name=fname, copy=False) if owner is not None else series
+        cases = _pandera_cases(schema, fname, series, checks, keyed)
+        offsets = np.cumsum([0] + sizes)
+        if cases is None:       # each table's column through its whole schema, lazily, as pandera reports it
+            for table in tables:
+                cases = _whole_column(schema, fname, frames[id(table)][fname])
+                if cases is not None and len(cases["index"]):
+                    found[id(table)].extend(_from_failure_cases(table, cases, bad[id(table)], specs))
+            continue
+        if not len(cases["index"]):
+            continue
+        per_table: list[dict[str, list]] = [{"column": [], "check": [], "index": []} for _ in tables]
+        owners = np.searchsorted(offsets, np.asarray(cases["index"], dtype=np.int64), side="right") - 1
+        for column, check, i, k in zip(cases["column"], cases["check"], cases["index"], owners.tolist()):
+            part = per_table[k]
+            part["column"].append(column)
+            part["check"].append(check)
+            part["index"].append(int(i) - int(offsets[k]))
+        for table, part in zip(tables, per_table):
+            if part["index"]:
+                found[id(table)].extend(_from_failure_cases(table, part, bad[id(table)], specs))
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _keyed(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """Each present value paired with its table's number (missing stays None): repeats are counted within a
+    table only, as checking each table alone counts them."""
+    kind = values.dtype.kind
+    missing = np.isnan(values) if kind == "f" else np.isnat(values) if kind == "M" else pd.isna(values)
+    out = np.full(values.size, None, dtype=object)
+    present = np.flatnonzero(~missing)
+    out[present] = list(zip(owner[present].tolist(), values[present].tolist()))
+    return out
+
+
+def _whole_column(schema: SheetSchema, fname: str, values: np.ndarray) -> Any:
+    """One column through its whole pandera schema, lazily: failure cases as pandera reports them."""
+    import pandera.errors as pe
+
+    series = pd.Series(values, index=pd.RangeIndex(values.size), name=fname, copy=False)
+    try:
+        _series_schemas(schema)[fname].validate(series, lazy=True, inplace=True)
+    except pe.SchemaErrors as errors:
+        return errors.failure_cases
+    return None
 
 
 def _from_failure_cases(table: Table, cases: Any, bad: dict[str, np.ndarray],

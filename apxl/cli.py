@@ -97,8 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from . import process
     from .errors import ApxlError
 
+    process.OWNED = True
     try:
         if args.command == "validate":
             return _validate(args)

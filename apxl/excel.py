@@ -112,6 +112,9 @@ def check_caller() -> None:
     """RunPython entry point of the Check tracker button."""
     import xlwings as xw
 
+    from . import process
+
+    process.OWNED = True
     check(xw.Book.caller())
 
 
@@ -119,6 +122,9 @@ def clear_caller() -> None:
     """RunPython entry point of the Clear checks button."""
     import xlwings as xw
 
+    from . import process
+
+    process.OWNED = True
     clear(xw.Book.caller())
 
 

@@ -378,13 +378,13 @@ def test_validate_renders_one_workbook_as_html_and_excel(tmp_path):
     assert refused.returncode == 2 and "--output" in refused.stderr
 
 
-def _crash_on_some(path: str):
+def _crash_on_some(paths: list[str]):
     """A reader that kills its worker process on one file (what a native crash or the memory killer does)."""
-    if path.endswith("crash.xlsx"):
+    if any(p.endswith("crash.xlsx") for p in paths):
         os._exit(70)
-    from apxl.batch import _check_return_real
+    from apxl.batch import _check_returns_real
 
-    return _check_return_real(path)
+    return _check_returns_real(paths)
 
 
 def test_a_worker_that_dies_loses_only_its_own_file(folder, tmp_path, monkeypatch):
@@ -393,13 +393,66 @@ def test_a_worker_that_dies_loses_only_its_own_file(folder, tmp_path, monkeypatc
     root = tmp_path / "r"
     shutil.copytree(folder, root)
     shutil.copy(root / "beech.xlsx", root / "crash.xlsx")
-    monkeypatch.setattr(batch_module, "_check_return_real", batch_module._check_return, raising=False)
-    monkeypatch.setattr(batch_module, "_check_return", _crash_on_some)
+    monkeypatch.setattr(batch_module, "_check_returns_real", batch_module._check_returns, raising=False)
+    monkeypatch.setattr(batch_module, "_check_returns", _crash_on_some)
     batch = validate_many([str(root)], jobs=2)
     crashed = _return(batch, "crash.xlsx")
     assert crashed.status == "unreadable" and "stopped on it" in crashed.report.findings[0].message
     assert _return(batch, "beech.xlsx").status == "errors"
     assert len(batch.returns) == 6 and [r.status for r in batch.returns].count("unreadable") == 2
+
+
+# --- returns checked together (apxl.engine.check_many) ----------------------------------------------------
+
+def _alone_and_together(sources: list) -> tuple[list, list]:
+    from apxl.engine import check, check_many
+
+    alone = [check(s, as_of="2026-11-30")[0].to_json() for s in sources]
+    together = [r[0].to_json() for r in check_many(sources, as_of="2026-11-30")]
+    return alone, together
+
+
+def test_returns_checked_together_find_what_each_finds_alone(folder):
+    sources = [str(p) for p in sorted(folder.rglob("*.xlsx")) if p.name != "damaged.xlsx" and not p.name.startswith("~$")]
+    sources += [str(p) for p in sorted((ROOT / "workbooks" / "examples").glob("*.xls*"))]
+    alone, together = _alone_and_together(sources)
+    assert len(sources) > 10 and together == alone
+
+
+def test_a_placement_id_repeats_only_within_its_own_return():
+    once = tracker([placement_row("P-001"), placement_row("P-002", UPN="A801200005001")])
+    twice = tracker([placement_row("P-001"), placement_row("P-001", UPN="A801200005001")])
+    from apxl.engine import check_many
+
+    results = check_many([once, dict(once), twice], as_of="2026-11-30")
+    ce006 = [[(f.sheet, f.cell, f.record) for f in r[0].findings if f.rule == "CE006"] for r in results]
+    assert ce006[0] == [] and ce006[1] == []             # the same IDs in two returns are no repeat
+    assert ce006[2] == [("Placements", "A3", "P-001")]   # the repeat within one return is
+    alone, together = _alone_and_together([once, twice])
+    assert together == alone
+
+
+def test_one_bad_return_among_those_checked_together_is_its_own_error(folder, tmp_path):
+    from apxl.engine import check_many
+    from apxl.errors import UnreadableWorkbook
+
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("not a workbook")
+    good = str(folder / "beech.xlsx")
+    results = check_many([good, str(bad), good], as_of="2026-11-30")
+    assert isinstance(results[1], UnreadableWorkbook)
+    assert results[0][0].to_json() == results[2][0].to_json() == apxl.validate(good, as_of="2026-11-30").to_json()
+
+
+def test_small_returns_go_together_and_a_large_one_alone(tmp_path):
+    from apxl.batch import _TOGETHER_BYTES, _chunks
+
+    files = []
+    for k, size in enumerate([10, 10, _TOGETHER_BYTES // 2, 10, 10, 10, 10]):
+        path = tmp_path / f"{k}.xlsx"
+        path.write_bytes(b"x" * size)
+        files.append(str(path))
+    assert _chunks(files, 3) == [[0, 1], [2], [3, 4, 5], [6]]
 
 
 def test_progress_bar_on_a_terminal_only(folder):
@@ -426,3 +479,19 @@ def test_progress_bar_on_a_terminal_only(folder):
     quiet = subprocess.run(APXL + ["batch", str(folder), "--format", "json", "--output", os.devnull],
                            capture_output=True, text=True)
     assert "checking returns" not in quiet.stderr and "5 returns checked" in quiet.stderr
+
+
+def test_should_the_checks_together_fail_each_return_is_checked_alone(folder, monkeypatch):
+    import apxl.engine as engine
+
+    real = engine.check_tables
+
+    def fails_together(workbooks, days):
+        if len(workbooks) > 1:
+            raise RuntimeError("together")
+        return real(workbooks, days)
+
+    monkeypatch.setattr(engine, "check_tables", fails_together)
+    sources = [str(folder / "beech.xlsx"), str(folder / "oakfield.xlsx")]
+    results = engine.check_many(sources, as_of="2026-11-30")
+    assert [r[0].to_json() for r in results] == [apxl.validate(s, as_of="2026-11-30").to_json() for s in sources]

@@ -90,7 +90,7 @@ def blank_mask(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     strs = _str_positions(values, ~mask)
     if strs.size:
         sub = values[strs]
-        spaces = {u for u in (set(sub.tolist()) if sub.size <= _SMALL else pd.unique(sub)) if not u.strip()}
+        spaces = {u for u in (set(sub.tolist()) if sub.size <= _SMALL else pd.unique(sub)) if u.isspace()}
         if spaces:
             space = pd.Series(sub).isin(spaces).to_numpy()
             mask[strs[space]] = True

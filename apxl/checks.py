@@ -222,6 +222,7 @@ def _parse_together(tables: list[Table]) -> None:
     for table in tables:
         for fname in table.raw:
             columns.setdefault((table.schema, fname), []).append(table)
+    sizes = {id(t): len(t) for t in tables}
     for (schema, fname), members in columns.items():
         spec = schema.field_map[fname]
         if len(members) == 1:
@@ -230,9 +231,12 @@ def _parse_together(tables: list[Table]) -> None:
             table.parsed[fname] = parse(table.raw[fname], spec, known)
             continue
         raw = np.concatenate([t.raw[fname] for t in members])
-        known = np.concatenate([_error_cells(t, fname) for t in members])
+        offsets = np.cumsum([0] + [sizes[id(t)] for t in members])
+        known = np.zeros(int(offsets[-1]), dtype=bool)
+        for k, t in enumerate(members):
+            if t.errors is None or fname in t.errors:
+                known[offsets[k]:offsets[k + 1]] = _error_cells(t, fname)
         whole = parse(raw, spec, known)
-        offsets = np.cumsum([0] + [len(t) for t in members])
         issues: list[list[Issue]] = [[] for _ in members]
         if whole.issues:
             owners = np.searchsorted(offsets, [i.index for i in whole.issues], side="right") - 1
@@ -240,9 +244,9 @@ def _parse_together(tables: list[Table]) -> None:
                 issues[k].append(Issue(issue.index - int(offsets[k]), issue.rule, issue.params))
         for k, table in enumerate(members):
             a, b = int(offsets[k]), int(offsets[k + 1])
-            table.parsed[fname] = Parsed(values=whole.values[a:b].copy(), blank=whole.blank[a:b].copy(),
-                                         failed=whole.failed[a:b].copy(), issues=issues[k],
-                                         marks={m: v[a:b].copy() for m, v in whole.marks.items()})
+            # views: each table's own slice of the columns parsed together (they do not overlap)
+            table.parsed[fname] = Parsed(values=whole.values[a:b], blank=whole.blank[a:b], failed=whole.failed[a:b],
+                                         issues=issues[k], marks={m: v[a:b] for m, v in whole.marks.items()})
 
 
 def _error_cells(table: Table, fname: str) -> np.ndarray:
@@ -293,7 +297,8 @@ def _pandera_together(schema: SheetSchema, members: list[Table], frames: dict[in
             continue
         index = pd.RangeIndex(values.size)
         series = pd.Series(values, index=index, name=fname, copy=False)
-        keyed = pd.Series(_keyed(values, owner), index=index, name=fname, copy=False) if owner is not None else series
+        keyed = (pd.Series(_keyed(values, owner), index=index, name=fname, copy=False)
+                 if owner is not None and "CE006" in checks else series)
         cases = _pandera_cases(schema, fname, series, checks, keyed)
         offsets = np.cumsum([0] + sizes)
         if cases is None:       # each table's column through its whole schema, lazily, as pandera reports it

@@ -100,6 +100,11 @@ def _date(value: Any) -> dt.date | None:
     return None
 
 
+def _dates(values: Any) -> list[dt.date | None]:
+    """`_date` of each value of a datetime64 array (NaT: None), in one conversion."""
+    return np.asarray(values).astype("datetime64[D]").tolist()
+
+
 def plain_text(value: Any) -> str | None:
     """A cell as trimmed text (a whole number stored as 123456.0 as 123456); None when blank."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -144,6 +149,8 @@ def facts_of(ctx: Context, personal: set[str] | None = None) -> ReturnFacts:
     why = _why(ctx, looked_after, sen)
     active = sp.active_or_planned(ctx.as_of) if sp is not None else np.zeros(len(placements), bool)
     first, last = bounds if bounds is not None else (np.full(len(placements), np.datetime64("NaT")),) * 2
+    first, last = _dates(first), _dates(last)
+    starts, ends = (_dates(sp.start), _dates(sp.end)) if sp is not None else ([None] * len(placements),) * 2
     raw_pid = placements.raw.get("Provider ID")
     for i in range(len(placements)):
         ap = hours.ap[i] if hours is not None else np.nan
@@ -151,9 +158,9 @@ def facts_of(ctx: Context, personal: set[str] | None = None) -> ReturnFacts:
         out.placements.append(PlacementFacts(
             row=i, record=_record(placements, i), upn=plain_text(upn[i]), provider=int(prow[i]),
             provider_id=plain_text(pid[i]) or (plain_text(raw_pid[i]) if raw_pid is not None else None),
-            start=_date(sp.start[i]) if known else None, end=_date(sp.end[i]) if known else None,
+            start=starts[i] if known else None, end=ends[i] if known else None,
             hours=None if np.isnan(ap) else float(ap), hours_value=_hours_value(hours, i) if hours is not None else None,
-            full_time=bool(not np.isnan(ap) and ap > limit), csa_first=_date(first[i]), csa_last=_date(last[i]),
+            full_time=bool(not np.isnan(ap) and ap > limit), csa_first=first[i], csa_last=last[i],
             looked_after=bool(looked_after[i]), sen=plain_text(sen[i]), why=why[i] if vulnerable[i] else "",
             active_or_planned=bool(active[i]), hours_cell=placements.location(i, "AP hours per week"),
             upn_cell=placements.location(i, "UPN")))

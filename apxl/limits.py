@@ -61,9 +61,15 @@ def current() -> Limits:
     Read on every call (not cached) so a test or a wrapper script can change them between files; a value
     that is not a positive number is ignored rather than turned into an error that stops every check.
     """
+    return _limits(tuple(os.environ.get(var, "") for var in _ENV.values()))
+
+
+@lru_cache(maxsize=16)
+def _limits(settings: tuple[str, ...]) -> Limits:
+    """The Limits for these APXL_MAX_* values (worked out once per set of values: a check asks often)."""
     values = {}
-    for key, var in _ENV.items():
-        raw = os.environ.get(var, "").strip().replace("_", "").replace(",", "")
+    for key, setting in zip(_ENV, settings):
+        raw = setting.strip().replace("_", "").replace(",", "")
         if raw.isdigit() and int(raw) > 0:
             values[key] = int(raw)
     return Limits(**values)

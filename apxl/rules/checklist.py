@@ -67,10 +67,12 @@ class _Facts:
     first_visit: np.ndarray    # the first Monitoring visit on or before the as-at date, NaT when none
 
 
-def _norm(values: np.ndarray) -> pd.Series:
-    """IDs as compared: trimmed, case ignored; None where unusable."""
+def _norm(values: np.ndarray) -> np.ndarray:
+    """IDs as compared: trimmed, case ignored; None where unusable (an object array: no pandas per call)."""
     keyed = [None if v is None else (str(v).strip().casefold() or None) for v in np.asarray(values, dtype=object).tolist()]
-    return pd.Series(keyed, dtype=object)
+    out = np.empty(len(keyed), dtype=object)
+    out[:] = keyed
+    return out
 
 
 def _facts(ctx: Context) -> _Facts | None:
@@ -118,8 +120,9 @@ def _make_facts(ctx: Context, placements: Table, checklist: Table) -> _Facts:
 _FEW = 1024          # up to this many rows, dicts beat pandas' fixed cost per call
 
 
-def _pair_many(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_many(pid_values: np.ndarray, cid_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per placement its Checklist row (-1: none), the placements with no row, the rows with no placement."""
+    pids, cids = pd.Series(pid_values, dtype=object), pd.Series(cid_values, dtype=object)
     # a repeated Placement ID is CE006; which placement its Checklist row belongs to cannot be told, so no
     # placement with that ID is paired (the CL rules then judge none of them, whatever the rows' order)
     p_first = (pids.notna() & ~pids.duplicated(keep=False)).to_numpy()
@@ -135,7 +138,7 @@ def _pair_many(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray
     return row, lonely, orphans
 
 
-def _pair_few(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_few(pids: np.ndarray, cids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_pair_many` by dicts, for a few rows: the same answer."""
     pids, cids = pids.tolist(), cids.tolist()
     c_first: dict[str, int] = {}
@@ -162,7 +165,7 @@ def _pair_few(pids: pd.Series, cids: pd.Series) -> tuple[np.ndarray, np.ndarray,
     return row, lonely, orphans
 
 
-def _first_monitoring_visits(ctx: Context, pids: pd.Series) -> np.ndarray:
+def _first_monitoring_visits(ctx: Context, pids: np.ndarray) -> np.ndarray:
     """Per placement, its first Monitoring visit on Visits dated on or before the as-at date."""
     out = np.full(len(pids), NAT)
     visits = ctx.tables.get("Visits")
@@ -171,7 +174,7 @@ def _first_monitoring_visits(ctx: Context, pids: pd.Series) -> np.ndarray:
     when = days(visits, "Visit date")
     ids = _norm(texts(visits, "Placement ID"))
     ok = ((texts(visits, "Visit type") == "Monitoring visit") & ~np.isnat(when)
-          & (when <= np.datetime64(ctx.as_of, "D")) & ids.notna().to_numpy())
+          & (when <= np.datetime64(ctx.as_of, "D")) & pd.notna(ids))
     if not ok.any():
         return out
     if len(pids) + int(ok.sum()) <= _FEW:      # the earliest visit of each ID, by a dict: as the groupby below
@@ -183,10 +186,10 @@ def _first_monitoring_visits(ctx: Context, pids: pd.Series) -> np.ndarray:
             if key is not None and key in earliest:
                 out[i] = earliest[key]
         return out
-    first = pd.Series(when[ok]).groupby(ids[ok].to_numpy(dtype=object)).min()
-    hit = pd.Index(first.index).get_indexer(pids.to_numpy(dtype=object))
+    first = pd.Series(when[ok]).groupby(ids[ok]).min()
+    hit = pd.Index(first.index).get_indexer(pids)
     values = first.to_numpy().astype("datetime64[D]")
-    found = (hit >= 0) & pids.notna().to_numpy()
+    found = (hit >= 0) & pd.notna(pids)
     out[found] = values[hit[found]]
     return out
 

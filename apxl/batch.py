@@ -368,7 +368,7 @@ def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return
 
     gc.freeze()                 # what the imports built is shared with the workers: the collector leaves it be
     context = multiprocessing.get_context("fork")
-    chunks = _chunks(files, max(1, min(_TOGETHER, len(files) // (jobs * 4))))
+    chunks = _chunks(files, _TOGETHER, jobs)
     try:
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start) as pool:
             for chunk, chunk_results in zip(chunks, pool.map(_check_returns, [[files[k] for k in c] for c in chunks])):
@@ -391,24 +391,27 @@ _TOGETHER = 8                  # returns checked together at most
 _TOGETHER_BYTES = 1 << 20      # ... and at most this much of them on disk: a large return goes alone
 
 
-def _chunks(files: list[str], size: int) -> list[list[int]]:
+def _chunks(files: list[str], size: int, workers: int = 1) -> list[list[int]]:
     """The files' positions in runs checked together (apxl.engine.check_many): small returns share the fixed
-    costs of a check; a run is short enough that every worker stays busy to the end and progress moves,
-    and a return over a quarter of the byte budget is checked alone, so a worker never holds several large
-    workbooks at once."""
+    costs of a check; a run is short enough that every worker stays busy to the end and progress moves
+    (with several workers the runs shorten towards the end, so none waits long for the last), and a return
+    over a quarter of the byte budget is checked alone, so a worker never holds several large workbooks."""
     import os
 
     chunks: list[list[int]] = []
     run: list[int] = []
     held = 0
+    limit = size
     for k, f in enumerate(files):
         try:
             nbytes = os.path.getsize(f)
         except OSError:
             nbytes = 0
-        if run and (len(run) >= size or held + nbytes > _TOGETHER_BYTES or nbytes > _TOGETHER_BYTES // 4):
+        if run and (len(run) >= limit or held + nbytes > _TOGETHER_BYTES or nbytes > _TOGETHER_BYTES // 4):
             chunks.append(run)
             run, held = [], 0
+        if not run and workers > 1:
+            limit = min(size, max(1, (len(files) - k) // (2 * workers)))
         run.append(k)
         held += nbytes
         if nbytes > _TOGETHER_BYTES // 4:

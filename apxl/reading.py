@@ -31,18 +31,23 @@ def _native_stderr_silenced():
     calamine reports a panic to Python as an exception, which apxl turns into a one-line reason; the
     panic hook's own text goes straight to file descriptor 2, so it is pointed at /dev/null meanwhile.
     """
+    global _DEVNULL
     try:
         saved = os.dup(2)
     except OSError:
         yield
         return
     try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
+        if _DEVNULL is None:        # opened once per process: a check silences each of a dozen reads
+            _DEVNULL = os.open(os.devnull, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        os.dup2(_DEVNULL, 2)
         yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+_DEVNULL: int | None = None
 
 
 class CellError(str):

@@ -455,6 +455,20 @@ def test_small_returns_go_together_and_a_large_one_alone(tmp_path):
     assert _chunks(files, 3) == [[0, 1], [2], [3, 4, 5], [6]]
 
 
+def test_runs_shorten_towards_the_end_with_several_workers(tmp_path):
+    from apxl.batch import _chunks
+
+    files = []
+    for k in range(40):
+        path = tmp_path / f"{k}.xlsx"
+        path.write_bytes(b"x")
+        files.append(str(path))
+    runs = _chunks(files, 8, workers=2)
+    assert [k for run in runs for k in run] == list(range(40))
+    sizes = [len(run) for run in runs]
+    assert sizes[0] == 8 and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+
+
 def test_progress_bar_on_a_terminal_only(folder):
     import pty
 
@@ -495,3 +509,13 @@ def test_should_the_checks_together_fail_each_return_is_checked_alone(folder, mo
     sources = [str(folder / "beech.xlsx"), str(folder / "oakfield.xlsx")]
     results = engine.check_many(sources, as_of="2026-11-30")
     assert [r[0].to_json() for r in results] == [apxl.validate(s, as_of="2026-11-30").to_json() for s in sources]
+
+
+def test_a_finding_sent_from_a_worker_arrives_whole(folder):
+    import pickle
+
+    report = apxl.validate(folder / "oakfield.xlsx", as_of="2026-11-30")
+    explained = [f for f in report.findings if f.explained]
+    back = pickle.loads(pickle.dumps(report.findings))
+    assert back == report.findings and [f for f in back if f.explained] == explained
+    assert [f.to_dict() for f in back] == [f.to_dict() for f in report.findings]

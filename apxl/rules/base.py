@@ -72,32 +72,51 @@ def usable(table: Table, field: str) -> np.ndarray:
 
 
 def days(table: Table, field: str) -> np.ndarray:
-    """A date column as datetime64[D], NaT where blank or unusable."""
-    parsed = table.parsed.get(field)
-    if parsed is None:
-        return np.full(len(table), NAT)
-    out = to_days(parsed.values).copy()
-    out[~usable(table, field)] = NAT
-    return out
+    """A date column as datetime64[D], NaT where blank or unusable (read only: copy to change it)."""
+    return _column(table, "days", field)
 
 
 def numbers(table: Table, field: str) -> np.ndarray:
-    """A number column as float, NaN where blank or unusable."""
-    parsed = table.parsed.get(field)
-    if parsed is None:
-        return np.full(len(table), np.nan)
-    out = np.asarray(parsed.values, dtype=float).copy()
-    out[~usable(table, field)] = np.nan
-    return out
+    """A number column as float, NaN where blank or unusable (read only: copy to change it)."""
+    return _column(table, "numbers", field)
 
 
 def texts(table: Table, field: str) -> np.ndarray:
-    """A text/code column as objects, None where blank or unusable."""
+    """A text/code column as objects, None where blank or unusable (read only: copy to change it)."""
+    return _column(table, "texts", field)
+
+
+def _column(table: Table, kind: str, field: str) -> np.ndarray:
+    """A typed column, worked out once per table: the rules ask for the same few columns a hundred times a
+    validation, and on a small return the copying and masking cost more than the rules' own work. The array
+    is read only, so no rule can change what the others see."""
+    store = table.__dict__.setdefault("_typed", {})
+    key = (kind, field)
+    out = store.get(key)
+    if out is None:
+        out = store[key] = _typed(table, kind, field)
+        out.setflags(write=False)
+    return out
+
+
+def _typed(table: Table, kind: str, field: str) -> np.ndarray:
     parsed = table.parsed.get(field)
-    if parsed is None:
-        return np.full(len(table), None, dtype=object)
-    out = np.asarray(parsed.values, dtype=object).copy()
-    out[~usable(table, field)] = None
+    n = len(table)
+    if kind == "days":
+        if parsed is None:
+            return np.full(n, NAT)
+        out = to_days(parsed.values).copy()
+        out[~usable(table, field)] = NAT
+    elif kind == "numbers":
+        if parsed is None:
+            return np.full(n, np.nan)
+        out = np.asarray(parsed.values, dtype=float).copy()
+        out[~usable(table, field)] = np.nan
+    else:
+        if parsed is None:
+            return np.full(n, None, dtype=object)
+        out = np.asarray(parsed.values, dtype=object).copy()
+        out[~usable(table, field)] = None
     return out
 
 

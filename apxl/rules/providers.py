@@ -62,7 +62,7 @@ def live_by_provider(ctx: Context) -> Live | None:
 
 def _names(providers: Table) -> np.ndarray:
     """Each provider's name as a message gives it (its Provider ID, or its row, when the name is unusable)."""
-    names = texts(providers, "Provider name")
+    names = texts(providers, "Provider name").copy()
     ids = texts(providers, "Provider ID")
     missing = np.flatnonzero(names == None)     # noqa: E711 - object column
     for j in missing:
@@ -86,7 +86,7 @@ def _audited(ctx: Context, providers: Table) -> np.ndarray:
 
 def _audit_ends(ctx: Context, providers: Table) -> tuple[np.ndarray, np.ndarray]:
     """Each provider's audit date and the last day it is valid (NaT where no usable audit date, or Not audited)."""
-    date = days(providers, "LEBC audit date")
+    date = days(providers, "LEBC audit date").copy()
     date[texts(providers, "LEBC audit status") == "Not audited"] = np.datetime64("NaT", "D")
     last = np.full(date.size, np.datetime64("NaT", "D"))
     ok = ~np.isnat(date)

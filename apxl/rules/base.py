@@ -87,9 +87,14 @@ def texts(table: Table, field: str) -> np.ndarray:
 
 
 def _column(table: Table, kind: str, field: str) -> np.ndarray:
-    """A typed column, worked out once per table: the rules ask for the same few columns a hundred times a
-    validation, and on a small return the copying and masking cost more than the rules' own work. The array
-    is read only, so no rule can change what the others see."""
+    """A typed column, worked out once per table when the table is small: the rules ask for the same few
+    columns a hundred times a validation, and on a small return the copying and masking cost more than the
+    rules' own work (a large table's columns are worked out each time: their memory counts for more). The
+    array is read only either way, so no rule can change what the others see."""
+    if len(table) > KEEP_TYPED_ROWS:
+        out = _typed(table, kind, field)
+        out.setflags(write=False)
+        return out
     store = table.__dict__.setdefault("_typed", {})
     key = (kind, field)
     out = store.get(key)
@@ -97,6 +102,9 @@ def _column(table: Table, kind: str, field: str) -> np.ndarray:
         out = store[key] = _typed(table, kind, field)
         out.setflags(write=False)
     return out
+
+
+KEEP_TYPED_ROWS = 4096     # tables up to this many rows keep their typed columns for the validation
 
 
 def _typed(table: Table, kind: str, field: str) -> np.ndarray:

@@ -328,15 +328,16 @@ def _count(n: int, unit: str) -> str:
 
 @dataclass
 class _ItemState:
-    """One item's state on every placement (rows of the arrays `_states` works out for all items at once)."""
+    """One item's findings to make: the placements it flags (future, late, overdue or due soon) and, for
+    each of them, what the message needs (kept only for those, so a large tracker holds little)."""
 
+    flagged: np.ndarray        # placement positions
     done: np.ndarray           # the date it was done (a Monitoring visit's for the first visit), NaT if none
     na: np.ndarray             # N/A on a placement it applies to
     by_visit: np.ndarray       # done by the first Monitoring visit on Visits
     future: np.ndarray
     late: np.ndarray
     overdue: np.ndarray
-    soon: np.ndarray
     away: np.ndarray           # school days from the as-at date to the due date (pending items)
     due: _Due
 
@@ -347,14 +348,23 @@ def _states(ctx: Context) -> dict[str, _ItemState]:
     return cached(ctx, "checklist_states", lambda: _make_states(ctx))
 
 
+_CELLS_AT_ONCE = 1_000_000     # items x placements worked out in one pass at most (a large tracker: in groups)
+
+
 def _make_states(ctx: Context) -> dict[str, _ItemState]:
     f = _facts(ctx)
     if f is None or not len(f.checklist):
         return {}
+    specs = [(code, spec) for code, spec in _items().items() if spec.name in f.checklist.parsed]
+    per_pass = max(1, _CELLS_AT_ONCE // max(1, f.row.size))
+    states: dict[str, _ItemState] = {}
+    for a in range(0, len(specs), per_pass):
+        states.update(_item_states(ctx, f, specs[a:a + per_pass]))
+    return states
+
+
+def _item_states(ctx: Context, f: _Facts, specs: list[tuple[str, FieldSpec]]) -> dict[str, _ItemState]:
     table = f.checklist
-    specs = [(code, spec) for code, spec in _items().items() if spec.name in table.parsed]
-    if not specs:
-        return {}
     m = len(table)
     no_mark = np.zeros(m, dtype=bool)
     cell_day = np.stack([days(table, spec.name) for _, spec in specs])                       # items x rows
@@ -363,6 +373,7 @@ def _make_states(ctx: Context) -> dict[str, _ItemState]:
     has_row = f.row >= 0
     g = np.where(has_row, f.row, 0)
     done = np.where(has_row, cell_day[:, g], NAT)                                           # items x placements
+    del cell_day
     missing = has_row & missing_cell[:, g]
     na = has_row & na_cell[:, g]
     by_visit = np.zeros(done.shape, dtype=bool)
@@ -392,8 +403,13 @@ def _make_states(ctx: Context) -> dict[str, _ItemState]:
     if pending.any():
         away[pending] = calendar(ctx).count(np.full(int(pending.sum()), as_of + DAY), due_day[pending] + DAY)
     soon = pending & (away <= int(ctx.policy.get("checklist_notice_school_days")))
-    return {code: _ItemState(done[k], na[k], by_visit[k], future[k], late[k], overdue[k], soon[k], away[k], dues[k])
-            for k, (code, _) in enumerate(specs)}
+    flag = future | late | overdue | soon
+    out: dict[str, _ItemState] = {}
+    for k, (code, _) in enumerate(specs):
+        at_ = np.flatnonzero(flag[k])
+        out[code] = _ItemState(at_, done[k, at_], na[k, at_], by_visit[k, at_], future[k, at_], late[k, at_],
+                               overdue[k, at_], away[k, at_], dues[k])
+    return out
 
 
 def _item(ctx: Context, code: str) -> Iterator[Finding]:
@@ -402,33 +418,32 @@ def _item(ctx: Context, code: str) -> Iterator[Finding]:
     state_of = _states(ctx).get(code)
     if f is None or spec is None or state_of is None:
         return      # no Checklist, or no column for this item: not tracked (WB008 says so)
-    table, name = f.checklist, spec.name
-    g = np.where(f.row >= 0, f.row, 0)
-    done, na, by_visit, due = state_of.done, state_of.na, state_of.by_visit, state_of.due
-    future, late, overdue, soon, away = state_of.future, state_of.late, state_of.overdue, state_of.soon, state_of.away
+    table, name, due = f.checklist, spec.name, state_of.due
     as_of = np.datetime64(ctx.as_of, "D")
 
     cal = calendar(ctx)
     notice_days = int(ctx.policy.get("direction_notice_school_days"))
-    for i in np.flatnonzero(future | late | overdue | soon):
-        j = int(g[i])
-        when, deadline = done[i], due.day[i]
+    for pos, i in enumerate(state_of.flagged.tolist()):
+        j = int(f.row[i])
+        when, deadline = state_of.done[pos], due.day[i]
+        future, late, overdue = state_of.future[pos], state_of.late[pos], state_of.overdue[pos]
+        na, by_visit, away = state_of.na[pos], state_of.by_visit[pos], state_of.away[pos]
         caveat_days = [deadline, _anchor(spec.due, f, i)] if due.counted[i] else []
         params: dict[str, Any] = dict(notice_days=notice_days, visit_days=ctx.policy.get("first_visit_school_days"),
                                       review_days=ctx.policy.get("end_review_school_days", END_REVIEW_SCHOOL_DAYS))
         value = None
-        if future[i]:
+        if future:
             state = "future"
             seen = f"is dated {fmt_day(when)}, after the as-at date {fmt_day(as_of)}: it has not been done yet"
             fix = "Enter the date it was done once it has been done, and leave the cell blank until then."
             caveat_days = []
-        elif late[i]:
+        elif late:
             state = "late_notice" if code == "CL014" and due.strict[i] else "late"
-            source = (f"is met by the first Monitoring visit on the Visits sheet, on {fmt_day(when)}" if by_visit[i]
+            source = (f"is met by the first Monitoring visit on the Visits sheet, on {fmt_day(when)}" if by_visit
                       else f"is dated {fmt_day(when)}")
             seen = f"{source}, after its due date: " + (
                 f"it was due {due.words(i)}" if due.from_start[i] else f"it was due by {fmt_day(deadline)} ({due.words(i)})")
-            if by_visit[i]:
+            if by_visit:
                 value = str(when)
             if due.strict[i]:
                 clear = int(cal.clear_days_between(np.array([when]), np.array([f.start[i]]))[0])
@@ -440,18 +455,18 @@ def _item(ctx: Context, code: str) -> Iterator[Finding]:
             else:
                 fix = ("Explain the delay on the Explanations sheet, or correct the date if it was typed wrong.")
         else:
-            state = "overdue" if overdue[i] else "due_soon"
+            state = "overdue" if overdue else "due_soon"
             what = (f"is N/A, but N/A is not allowed for this placement ({_why_applies(spec.applies, f, i)}), "
-                    "so it counts as not done") if na[i] else "is blank"
-            if due.from_start[i] and overdue[i]:
+                    "so it counts as not done") if na else "is blank"
+            if due.from_start[i] and overdue:
                 seen = f"{what}, and the placement started on {fmt_day(f.start[i])}: it was due {due.words(i)}"
-            elif overdue[i]:
+            elif overdue:
                 seen = f"{what}: it was due by {fmt_day(deadline)} ({due.words(i)})"
             else:
                 by = due.words(i) if due.from_start[i] else f"by {fmt_day(deadline)} ({due.words(i)})"
-                seen = f"{what}: it is due {by}, {_count(int(away[i]), 'school day')} after the as-at date {fmt_day(as_of)}"
+                seen = f"{what}: it is due {by}, {_count(int(away), 'school day')} after the as-at date {fmt_day(as_of)}"
                 caveat_days = [deadline, as_of, *caveat_days]
-            fix = _fix_missing(code, due.strict[i], overdue[i], na[i])
+            fix = _fix_missing(code, due.strict[i], overdue, na)
         params.update(seen=seen, fix=fix, caveat=_caveat(ctx, tuple(caveat_days)) if caveat_days else "")
         yield at(code, table, j, name, state=state, value=value, **params)
 

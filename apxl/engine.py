@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from .cells import parse, quoted, shown
 from .checks import check_tables
 from .errors import ApxlError
 from .findings import Finding, Report
-from .layout import Layout, locate
+from .layout import Layout, Table, locate
 from .mapping import Mapping, load_mapping, mapping_from_dict
 from .policy import Policy, load_policy
 from .reading import Workbook, from_memory, read_workbook
@@ -132,19 +133,18 @@ def _one(source: Any, as_of: Any, policy: Policy, redact: bool, ids: frozenset[s
         return exc
 
 
+@dataclass
 class _Located:
     """A workbook whose contract sheets are found and whose Setup is checked, ready for the cell checks."""
 
-    def __init__(self, workbook: Workbook, layout: Layout, findings: list[Finding], return_date: dt.date | None,
-                 day: dt.date) -> None:
-        self.workbook = workbook
-        self.layout = layout
-        self.findings = findings
-        self.return_date = return_date
-        self.day = day
+    workbook: Workbook
+    layout: Layout
+    findings: list[Finding]        # so far: the layout's, the template version's and Setup's
+    return_date: dt.date | None
+    day: dt.date                   # the as-at date its checks use
 
     @property
-    def tables(self) -> list:
+    def tables(self) -> list[Table]:
         return list(self.layout.tables.values())
 
 

@@ -118,11 +118,13 @@ def declared_entries(path: str) -> int | None:
         return None
 
 
-def check_package(path: str) -> None:
+def check_package(path: str, *, keep: bool = False) -> zipfile.ZipFile | None:
     """Refuse a zip package whose central directory promises more than the limits allow, or whose XML
-    parts declare a DTD; nothing is inflated but the first few KiB of each XML part.
+    parts declare a DTD or unpack to more than the directory says; of a sheet, only the first few KiB are
+    inflated here (apxl.package reads each sheet whole, checked, before calamine does).
 
-    A package `zipfile` cannot open is left alone: the reader's own error says it is damaged.
+    A package `zipfile` cannot open is left alone: the reader's own error says it is damaged. With `keep`,
+    the open package is given back for the reader to go on with (it closes it); else it is closed.
     """
     lim = current()
     entries = declared_entries(path)
@@ -135,13 +137,19 @@ def check_package(path: str) -> None:
         raise UnreadableWorkbook(path, f"its zip package is damaged or uses a form apxl cannot read ({exc})",
                                  "Open it in Excel, repair it if asked, and save it again as .xlsx") from None
     except (zipfile.BadZipFile, OSError, ValueError):
-        return                  # the reader's own message: damaged, not a workbook
-    with zf:
+        return None             # the reader's own message: damaged, not a workbook
+    try:
         infos = zf.infolist()
         check_sizes(path, infos, lim)
         check_bounds(path, infos)
-        check_dtds(path, zf, infos)
-        check_declared(path, zf, infos)
+        check_parts(path, zf, infos)
+    except BaseException:
+        zf.close()
+        raise
+    if keep:
+        return zf
+    zf.close()
+    return None
 
 
 def check_sizes(path: str, infos: list[zipfile.ZipInfo], lim: Limits | None = None) -> None:
@@ -198,35 +206,32 @@ def has_dtd(head: bytes) -> bool:
     return any(marker in text for marker in _DTD)
 
 
-def check_dtds(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Refuse any XML part that declares a DTD: entity expansion ("billion laughs") and external entities
-    (a part that reads /etc/passwd or a URL) are never wanted in a spreadsheet, and Excel never writes one.
-
-    Only each part's prolog is inflated (4 KiB, up to 64 KiB when the root element comes later).
+def check_parts(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    """Each XML part, opened once: refused if it declares a DTD (entity expansion, "billion laughs", and
+    external entities, a part that reads /etc/passwd or a URL, are never wanted in a spreadsheet, and Excel
+    never writes one); and each part calamine reads whole at opening (everything but the sheets, which
+    apxl.package reads first) inflated a MiB at a time to its end, to catch one that unpacks to more than
+    the directory says: zipfile stops at the declared size and checks the CRC, where calamine would
+    inflate a lying bomb to the end. Of a sheet only the prolog is inflated (4 KiB, up to 64 KiB when the
+    root element comes later).
     """
     for info in infos:
-        if not info.filename.lower().endswith(_XML_SUFFIXES) or info.file_size == 0:
-            continue
-        head = _head(zf, info)
-        if head is not None and has_dtd(head):
-            raise UnreadableWorkbook(path, f"{info.filename} declares an XML DTD or entities, which apxl refuses "
-                                     "(they can expand to gigabytes or read other files)",
-                                     "Open it in Excel and save it again as .xlsx; if it came by e-mail, "
-                                     "check with the sender")
-
-
-def check_declared(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
-    """Inflate each XML part calamine reads whole at opening (everything but the sheets, which apxl.package
-    reads first) a MiB at a time, to catch a part that unpacks to more than the directory says: zipfile
-    stops at the declared size and checks the CRC, where calamine would inflate a lying bomb to the end."""
-    for info in infos:
         low = info.filename.lower()
-        if not low.endswith(_XML_SUFFIXES) or ("worksheets/" in low and not low.endswith(".rels")):
+        if not low.endswith(_XML_SUFFIXES):
+            continue
+        whole = not ("worksheets/" in low and not low.endswith(".rels"))
+        if not whole:
+            if info.file_size:
+                _refuse_dtd(path, info, _head(zf, info))
             continue
         try:
             with zf.open(info) as fh:
+                if info.file_size:
+                    _refuse_dtd(path, info, _prolog_of(fh))
                 while fh.read(1 << 20):
                     pass
+        except UnreadableWorkbook:
+            raise
         except zipfile.BadZipFile:
             raise UnreadableWorkbook(path, f"{info.filename} unpacks to more or other than its zip directory says "
                                      "(damaged, or a zip bomb)", "Open it in Excel, repair it if asked, and save "
@@ -241,16 +246,29 @@ def check_declared(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo])
             continue
 
 
+def _refuse_dtd(path: str, info: zipfile.ZipInfo, head: bytes | None) -> None:
+    if head is not None and has_dtd(head):
+        raise UnreadableWorkbook(path, f"{info.filename} declares an XML DTD or entities, which apxl refuses "
+                                 "(they can expand to gigabytes or read other files)",
+                                 "Open it in Excel and save it again as .xlsx; if it came by e-mail, "
+                                 "check with the sender")
+
+
+def _prolog_of(fh) -> bytes:
+    """The first 4 KiB of an open part, read on (up to 64 KiB) until its root element begins."""
+    head = fh.read(4096)
+    while xml_prolog(head) is None and len(head) < 65536:
+        more = fh.read(16384)
+        if not more:
+            break
+        head += more
+    return head
+
+
 def _head(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
     try:
         with zf.open(info) as fh:
-            head = fh.read(4096)
-            while xml_prolog(head) is None and len(head) < 65536:
-                more = fh.read(16384)
-                if not more:
-                    break
-                head += more
-            return head
+            return _prolog_of(fh)
     except Exception:  # noqa: BLE001 - encrypted, damaged or unsupported member: the reader reports it
         return None
 

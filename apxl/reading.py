@@ -200,12 +200,12 @@ def read_workbook(path: str | os.PathLike[str]) -> Workbook:
     if not os.path.exists(path):
         raise ApxlError(f"{path}: no such file. Check the path and try again")
     kind = _sniff(path)
-    if kind == "zip":
-        check_package(path)     # sizes, ratio and DTDs from the central directory, before anything is inflated
+    parts = _Parts(path)
+    if kind == "zip":           # sizes, ratio and DTDs from the central directory, before anything is inflated
+        parts.zf = check_package(path, keep=True)
     suffix = os.path.splitext(path)[1].lower()
     fmt = {"zip": suffix.lstrip(".") if suffix in (".xlsx", ".xlsm", ".xlsb", ".ods") else "xlsx", "ole": "xls"}.get(kind, suffix.lstrip("."))
     package = None
-    parts = _Parts(path)
     if kind == "zip" and fmt in ("xlsx", "xlsm"):
         try:
             package = read_package(parts.open())

@@ -18,6 +18,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html import unescape
 
 _FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
@@ -132,6 +133,13 @@ def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
     return data
 
 
+@lru_cache(maxsize=16)
+def _literal(text: bytes) -> re.Pattern[bytes]:
+    """`text in data` as a compiled pattern: re finds a literal in a sheet's XML about twice as fast as `in`
+    does (whose search slows on the many "<" of XML)."""
+    return re.compile(re.escape(text))
+
+
 def scan_sheet(data: bytes) -> SheetPeek:
     """Formula cells without a saved value, and error cells, in one worksheet part's XML."""
     out = SheetPeek()
@@ -144,7 +152,7 @@ def scan_sheet(data: bytes) -> SheetPeek:
     out.shared_cells = data.count(b't="s"')
     root = re.search(rb"<([A-Za-z_][\w.-]*:)?worksheet\b", data[:4096])
     tag = b"<" + (root.group(1) if root and root.group(1) else b"") + b"f"
-    if tag in data and _FORMULA.search(data):
+    if _literal(tag).search(data) and _FORMULA.search(data):
         for m in _FORMULA.finditer(data):
             open_at = data.rfind(b"<", 0, m.start())
             head_end = data.find(b">", open_at)
@@ -159,7 +167,7 @@ def scan_sheet(data: bytes) -> SheetPeek:
             has_value = value is not None and (value.group(1) != b"" or (t is not None and t.group(1) == b"str"))
             if not has_value:
                 out.formula_gaps.append((int(ref.group(2)) - 1, col_index(ref.group(1))))
-    if b't="e"' in data:
+    if _literal(b't="e"').search(data):
         for m in _ERROR_CELL.finditer(data):
             ref = _REF.search(m.group(0))
             value = _VALUE.search(data, m.end(), m.end() + 4096)

@@ -369,6 +369,8 @@ def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return
     gc.freeze()                 # what the imports built is shared with the workers: the collector leaves it be
     context = multiprocessing.get_context("fork")
     chunks = _chunks(files, _TOGETHER, jobs)
+    threshold = gc.get_threshold()
+    gc.set_threshold(*_WORKER_GC)   # the results bring in thousands of findings: collect less often meanwhile
     try:
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start) as pool:
             for chunk, chunk_results in zip(chunks, pool.map(_check_returns, [[files[k] for k in c] for c in chunks])):
@@ -384,6 +386,8 @@ def _run(files: list[str], jobs: int | None, progress: Any) -> list[tuple[Return
             except BrokenProcessPool:
                 done(k, (_unreadable(f, "apxl's reader stopped on it (the worker process ended)",
                                      "Open it in Excel and save it again as .xlsx"), None))
+    finally:
+        gc.set_threshold(*threshold)
     return [results[k] for k in range(len(files))]
 
 
@@ -428,8 +432,11 @@ def _worker_start() -> None:
     objects are let go when it is done)."""
     import gc
 
-    gc.set_threshold(20_000, 20, 20)
+    gc.set_threshold(*_WORKER_GC)
     gc.enable()
+
+
+_WORKER_GC = (20_000, 20, 20)
 
 
 def _merge(r: Return, outcome: Any, k: int) -> None:

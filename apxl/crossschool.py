@@ -944,8 +944,10 @@ def _xs006(entities: list[Entity], returns: list[Return], facts: list[ReturnFact
             if code:
                 by_postcode[code].append(e)
     for code, es in by_postcode.items():
-        names = {normalise_name(entities[e].name(facts)): entities[e].name(facts) for e in es}
-        if len(es) < 2 or len(names) < 2:
+        if len(es) < 2:
+            continue
+        names = {normalise_name(name): name for name in (entities[e].name(facts) for e in es)}
+        if len(names) < 2:
             continue
         members = [m for e in es for m in entities[e].members]
         shown = show_postcode(code) or code

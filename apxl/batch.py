@@ -222,11 +222,6 @@ class _Settings:
 _SETTINGS: _Settings | None = None          # set before the workers fork, so they need not be sent it
 
 
-def _check_return(path: str) -> tuple[Return, Any]:
-    """Check one return (in a worker): its report and the facts the cross-school step needs, or WB006."""
-    return _check_returns([path])[0]
-
-
 def _check_returns(paths: list[str]) -> list[tuple[Return, Any]]:
     """Check some returns together (in a worker; apxl.engine.check_many): for each, its report and the facts
     the cross-school step needs, or WB006."""

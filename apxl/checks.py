@@ -130,11 +130,6 @@ def _pandera_cases(schema: SheetSchema, fname: str, series: pd.Series, checks: l
     return cases
 
 
-def _may_fail(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | None = None) -> bool:
-    """Could any of this field's pandera checks fail on these values? (A cheap, conservative look.)"""
-    return bool(_may_fail_checks(spec, values, failed))
-
-
 def _may_fail_checks(spec: FieldSpec, values: np.ndarray, failed: np.ndarray | None = None,
                      owner: np.ndarray | None = None) -> list[str]:
     """The pandera checks of this field that fail on these values (not_nullable, isin, in_range, CE006).

@@ -222,12 +222,12 @@ def check_parts(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) ->
         whole = not ("worksheets/" in low and not low.endswith(".rels"))
         if not whole:
             if info.file_size:
-                _refuse_dtd(path, info, _head(zf, info))
+                _refuse_if_dtd(path, info, _head(zf, info))
             continue
         try:
             with zf.open(info) as fh:
                 if info.file_size:
-                    _refuse_dtd(path, info, _prolog_of(fh))
+                    _refuse_if_dtd(path, info, _prolog_of(fh))
                 while fh.read(1 << 20):
                     pass
         except UnreadableWorkbook:
@@ -246,7 +246,7 @@ def check_parts(path: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) ->
             continue
 
 
-def _refuse_dtd(path: str, info: zipfile.ZipInfo, head: bytes | None) -> None:
+def _refuse_if_dtd(path: str, info: zipfile.ZipInfo, head: bytes | None) -> None:
     if head is not None and has_dtd(head):
         raise UnreadableWorkbook(path, f"{info.filename} declares an XML DTD or entities, which apxl refuses "
                                  "(they can expand to gigabytes or read other files)",

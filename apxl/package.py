@@ -61,13 +61,9 @@ class UnsafeXml(ValueError):
 def _refuse_dtd(data: bytes, part: str) -> None:
     from .limits import has_dtd, xml_prolog
 
-    head = data[:4096]
-    prolog = xml_prolog(head)
-    if prolog is not None:      # the usual case: only what comes before the root element can declare a DTD
-        if b"<!" in prolog and has_dtd(head):
-            raise UnsafeXml(f"{part} declares an XML DTD or entities")
-        return
-    head = data[:65536]
+    head = data[:4096]          # a DTD can only come before the root element, which is usually near the start
+    if xml_prolog(head) is None:
+        head = data[:65536]
     if b"<!" in head and has_dtd(head):
         raise UnsafeXml(f"{part} declares an XML DTD or entities")
 

@@ -158,18 +158,22 @@ def _xlsx_text(path: Path) -> str:
     return "\n".join(out)
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "html", "xlsx"])
-def test_redact_covers_every_validate_format(tmp, fmt):
-    book = pupil_tracker(tmp / "t.xlsx")
-    out = tmp / f"r.{ 'txt' if fmt == 'text' else fmt}"
-    res = subprocess.run([sys.executable, "-m", "apxl", "validate", str(book), "--redact", "--format", fmt,
+def _redacted(tmp, command: str, source, fmt: str) -> str:
+    """Run `apxl COMMAND SOURCE --redact --format FMT` into a file: the file's text (stderr checked too)."""
+    out = tmp / f"{command}.{ 'txt' if fmt == 'text' else fmt}"
+    res = subprocess.run([sys.executable, "-m", "apxl", command, str(source), "--redact", "--format", fmt,
                           "--output", str(out), "--as-of", "2026-11-30"], capture_output=True, text=True,
                          cwd=ROOT, timeout=300)
     assert res.returncode in (0, 1), res.stderr
-    text = _xlsx_text(out) if fmt == "xlsx" else out.read_text()
+    _no_personal(res.stderr, "stderr")
+    return _xlsx_text(out) if fmt == "xlsx" else out.read_text()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "html", "xlsx"])
+def test_redact_covers_every_validate_format(tmp, fmt):
+    text = _redacted(tmp, "validate", pupil_tracker(tmp / "t.xlsx"), fmt)
     assert "P-002" in text               # the report is there, with its records
     _no_personal(text, f"validate --redact --format {fmt}")
-    _no_personal(res.stderr, "stderr")
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "html", "xlsx"])
@@ -178,12 +182,7 @@ def test_redact_covers_every_batch_format(tmp, fmt):
     folder.mkdir()
     pupil_tracker(folder / "a.xlsx")
     pupil_tracker(folder / "b.xlsx")
-    out = tmp / f"b.{ 'txt' if fmt == 'text' else fmt}"
-    res = subprocess.run([sys.executable, "-m", "apxl", "batch", str(folder), "--redact", "--format", fmt,
-                          "--output", str(out), "--as-of", "2026-11-30"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=300)
-    assert res.returncode in (0, 1), res.stderr
-    text = _xlsx_text(out) if fmt == "xlsx" else out.read_text()
+    text = _redacted(tmp, "batch", folder, fmt)
     assert "P-002" in text or fmt == "text"      # the text summary lists rules and providers, not records
     _no_personal(text, f"batch --redact --format {fmt}")
     if fmt == "json":

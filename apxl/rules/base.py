@@ -16,7 +16,7 @@ import numpy as np
 
 from ..catalogue import finding
 from ..cells import shown
-from ..dates import SchoolCalendar, TermRow, academic_year, last_friday_in_june, to_days
+from ..dates import SchoolCalendar, TermRow, academic_year, last_friday_in_june
 from ..findings import Finding
 from ..layout import Table
 
@@ -27,8 +27,9 @@ NAT = np.datetime64("NaT", "D")
 DAY = np.timedelta64(1, "D")
 
 
-def cached(ctx: Context, key: str, make):
-    store = ctx.__dict__.setdefault("_cache", {})
+def cached(owner: Any, key: str, make):
+    """`make()`, worked out once per validation context (or table) and kept on it."""
+    store = owner.__dict__.setdefault("_cache", {})
     if key not in store:
         store[key] = make()
     return store[key]
@@ -87,44 +88,29 @@ def texts(table: Table, field: str) -> np.ndarray:
 
 
 def _column(table: Table, kind: str, field: str) -> np.ndarray:
-    """A typed column, worked out once per table when the table is small: the rules ask for the same few
-    columns a hundred times a validation, and on a small return the copying and masking cost more than the
-    rules' own work (a large table's columns are worked out each time: their memory counts for more). The
-    array is read only either way, so no rule can change what the others see."""
+    """A typed column, read only, so no rule can change what the others see. A small table keeps it for the
+    validation: the rules ask for the same few columns a hundred times, and on a small return the copying
+    and masking cost more than the rules' own work (a large table's memory counts for more)."""
     if len(table) > KEEP_TYPED_ROWS:
-        out = _typed(table, kind, field)
-        out.setflags(write=False)
-        return out
-    store = table.__dict__.setdefault("_typed", {})
-    key = (kind, field)
-    out = store.get(key)
-    if out is None:
-        out = store[key] = _typed(table, kind, field)
-        out.setflags(write=False)
-    return out
+        return _typed(table, kind, field)
+    return cached(table, f"{kind}:{field}", lambda: _typed(table, kind, field))
 
 
 KEEP_TYPED_ROWS = 4096     # tables up to this many rows keep their typed columns for the validation
 
+# kind -> (what an absent or unusable cell holds, the column's dtype)
+_TYPED = {"days": (NAT, "datetime64[D]"), "numbers": (np.nan, float), "texts": (None, object)}
+
 
 def _typed(table: Table, kind: str, field: str) -> np.ndarray:
+    missing, dtype = _TYPED[kind]
     parsed = table.parsed.get(field)
-    n = len(table)
-    if kind == "days":
-        if parsed is None:
-            return np.full(n, NAT)
-        out = to_days(parsed.values).copy()
-        out[~usable(table, field)] = NAT
-    elif kind == "numbers":
-        if parsed is None:
-            return np.full(n, np.nan)
-        out = np.asarray(parsed.values, dtype=float).copy()
-        out[~usable(table, field)] = np.nan
+    if parsed is None:
+        out = np.full(len(table), missing, dtype=dtype)
     else:
-        if parsed is None:
-            return np.full(n, None, dtype=object)
-        out = np.asarray(parsed.values, dtype=object).copy()
-        out[~usable(table, field)] = None
+        out = np.array(parsed.values, dtype=dtype)          # a copy, in the column's type
+        out[~usable(table, field)] = missing
+    out.setflags(write=False)
     return out
 
 
